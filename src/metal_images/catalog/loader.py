@@ -1,0 +1,141 @@
+"""Load and validate image.yaml files; resolve `from:` parents into a DAG.
+
+Every problem becomes one ConfigError line naming the file and the key, e.g.
+`images/debian/image.yaml: packages.3: Input should be a valid string`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from metal_images import paths
+from metal_images.catalog.model import ImageSpec
+from metal_images.errors import ConfigError
+
+SPEC_FILE = "image.yaml"
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    where = _display(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(f"{where}: YAML syntax error: {line}{exc.problem}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: YAML syntax error: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read: {exc.strerror}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of keys at the top level")
+    return data
+
+
+def _first_error(where: str, exc: ValidationError) -> ConfigError:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    loc = loc.replace("from_", "from")
+    if err["type"] == "extra_forbidden":
+        return ConfigError(f"{where}: unknown key '{loc}'")
+    message = err["msg"].removeprefix("Value error, ")
+    return ConfigError(f"{where}: {loc}: {message}")
+
+
+def parse_spec(folder: Path) -> ImageSpec:
+    """Validate one family folder's image.yaml, including the files it names."""
+    spec_path = folder / SPEC_FILE
+    where = _display(spec_path)
+    if not spec_path.is_file():
+        raise ConfigError(f"{where}: no such file")
+    data = _read_yaml(spec_path)
+    try:
+        spec = ImageSpec.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(where, exc) from exc
+    spec._family = folder.name
+    spec._folder = folder
+    spec._context_explicit = "context" in data
+    if spec._context_explicit and not spec.context_dir.is_dir():
+        raise ConfigError(f"{where}: context: folder {_display(spec.context_dir)} does not exist")
+    for index, script in enumerate(spec.step_paths()):
+        if not script.is_file():
+            raise ConfigError(f"{where}: steps.{index}: script {_display(script)} does not exist")
+    if spec.keyring and not (folder / spec.keyring).is_file():
+        raise ConfigError(f"{where}: keyring: file {_display(folder / spec.keyring)} does not exist")
+    if spec.dockerfile and not (folder / spec.dockerfile).is_file():
+        raise ConfigError(f"{where}: dockerfile: file {_display(folder / spec.dockerfile)} does not exist")
+    return spec
+
+
+@dataclass
+class Catalog:
+    """The catalog folder; specs are loaded on demand so one broken file breaks only itself."""
+
+    root: Path
+    _specs: dict[str, ImageSpec] = field(default_factory=dict)
+
+    def families(self) -> list[str]:
+        if not self.root.is_dir():
+            raise ConfigError(f"{_display(self.root)}: the image catalog folder does not exist")
+        return sorted(p.name for p in self.root.iterdir() if (p / SPEC_FILE).is_file())
+
+    def get(self, family: str) -> ImageSpec:
+        if family not in self._specs:
+            folder = self.root / family
+            if not (folder / SPEC_FILE).is_file():
+                known = ", ".join(self.families()) or "none"
+                raise ConfigError(f"unknown image '{family}' (known: {known})")
+            self._specs[family] = parse_spec(folder)
+        return self._specs[family]
+
+    def all(self) -> list[ImageSpec]:
+        specs = [self.get(family) for family in self.families()]
+        for spec in specs:
+            self.lineage(spec.family)
+        return specs
+
+    def parent(self, spec: ImageSpec) -> ImageSpec | None:
+        if not spec.from_:
+            return None
+        if not (self.root / spec.from_ / SPEC_FILE).is_file():
+            raise ConfigError(f"{_display(spec.folder / SPEC_FILE)}: from: unknown parent image '{spec.from_}'")
+        return self.get(spec.from_)
+
+    def lineage(self, family: str) -> list[ImageSpec]:
+        """The image and its ancestors, root first; refuses cycles."""
+        chain: list[ImageSpec] = []
+        seen: list[str] = []
+        current: ImageSpec | None = self.get(family)
+        while current is not None:
+            if current.family in seen:
+                cycle = " -> ".join([*seen, current.family])
+                raise ConfigError(f"{_display(current.folder / SPEC_FILE)}: from: cycle of parents: {cycle}")
+            seen.append(current.family)
+            chain.append(current)
+            current = self.parent(current)
+        return list(reversed(chain))
+
+    def base(self, family: str) -> ImageSpec:
+        """The root ancestor: it names the distribution, suite, mirror and keyring."""
+        return self.lineage(family)[0]
+
+    def distribution(self, family: str) -> str:
+        base = self.base(family)
+        return base.distribution or "debian"
+
+
+def load_catalog(root: Path | None = None) -> Catalog:
+    return Catalog(root or paths.catalog_dir())

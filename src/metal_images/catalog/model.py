@@ -1,0 +1,102 @@
+"""The typed model of one image.yaml. `metal-images schema` prints its JSON schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+Role = Literal["machine", "firewall"]
+Distribution = Literal["debian", "ubuntu", "almalinux", "centos"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Services(Strict):
+    """systemd units to enable, disable or mask at the end of the customize stage."""
+
+    enable: list[str] = Field(default_factory=list)
+    disable: list[str] = Field(default_factory=list)
+    mask: list[str] = Field(default_factory=list)
+
+
+class Artifact(Strict):
+    """A file that exists only as a download (e.g. a static binary), verified by sha256."""
+
+    name: str = Field(description="a short name, used in messages")
+    url: str = Field(description="where to download it from")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="the expected sha256 of the download")
+    path: str = Field(pattern=r"^/", description="absolute install path inside the image")
+    mode: str = Field(default="0755", pattern=r"^0?[0-7]{3,4}$")
+    extract: bool = Field(default=False, description="a .tar.gz/.tgz unpacked at `path` instead of copied")
+
+
+class ImageSpec(Strict):
+    """One image of the catalog."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$", description="the os part of the image id, e.g. debian")
+    version: str = Field(
+        pattern=r"^[0-9]+(\.[0-9]+)?(-[a-z0-9]+)?$",
+        description='major.minor of the store layout, e.g. "12", "22.04", "3.0-ubuntu"',
+    )
+    description: str = ""
+    supported: bool = Field(default=True, description="false for images built but not supported")
+    distribution: Distribution | None = Field(default=None, description="the package world")
+    suite: str | None = Field(default=None, description="e.g. bookworm, jammy, 9")
+    from_: str | None = Field(default=None, alias="from", description="a parent image of the catalog")
+    dockerfile: str | None = Field(default=None, description="build from this Dockerfile instead")
+    mirror: str | None = Field(default=None, description="archive URL; default: the distribution's own")
+    keyring: str | None = Field(default=None, description="archive signing key file, relative to the folder")
+    components: list[str] = Field(default_factory=lambda: ["main"])
+    packages: list[str] = Field(default_factory=list)
+    kernel: str | None = Field(default=None, description="the kernel package (exactly one kernel ends up in /boot)")
+    context: str = Field(default="context", description="folder overlaid onto / (relative)")
+    steps: list[str] = Field(default_factory=list, description="scripts run in the chroot, in order")
+    args: dict[str, str] = Field(default_factory=dict, description="pinned versions, exported to steps")
+    services: Services = Field(default_factory=Services)
+    remove: list[str] = Field(default_factory=list, description="paths or globs pruned at the end")
+    features: list[Role] = Field(default_factory=lambda: ["machine"])
+    role: Role = Field(default="machine", description="the test profile")
+    artifacts: list[Artifact] = Field(default_factory=list)
+    allow_missing_artifacts: bool = Field(
+        default=False, description="build on with a warning when an artifact cannot be fetched"
+    )
+
+    _family: str = PrivateAttr(default="")
+    _folder: Path = PrivateAttr(default=Path("."))
+    _context_explicit: bool = PrivateAttr(default=False)
+
+    @model_validator(mode="after")
+    def _one_base(self) -> ImageSpec:
+        bases = [b for b in ("from_", "dockerfile") if getattr(self, b)]
+        if self.distribution is not None and not self.from_:
+            bases.append("distribution")
+        if len(bases) != 1:
+            raise ValueError("exactly one of `distribution` (+ `suite`), `from` or `dockerfile` is needed")
+        if self.distribution is not None and not self.from_ and not self.suite:
+            raise ValueError("`distribution` needs a `suite`")
+        return self
+
+    @property
+    def family(self) -> str:
+        """The catalog folder name; what the CLI calls the image."""
+        return self._family
+
+    @property
+    def folder(self) -> Path:
+        return self._folder
+
+    @property
+    def image_id(self) -> str:
+        """`<os>-<major.minor>` as metal-api resolves it (patch added at release)."""
+        return f"{self.name}-{self.version}"
+
+    @property
+    def context_dir(self) -> Path:
+        return self._folder / self.context
+
+    def step_paths(self) -> list[Path]:
+        return [self._folder / s for s in self.steps]

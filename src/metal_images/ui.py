@@ -1,0 +1,78 @@
+"""Progress a person can follow: nested step lines with durations, on stderr.
+
+`with step("bootstrap"):` prints `==> bootstrap`, indents what happens inside and ends
+with `<== bootstrap 12.3s` (or `!!! bootstrap failed after 4.0s`). `--verbose` makes the
+command runner stream output; `--quiet` hides step lines.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from rich.console import Console
+
+
+@dataclass
+class Settings:
+    verbose: bool = False
+    quiet: bool = False
+
+
+settings = Settings()
+console = Console(stderr=True, highlight=False, soft_wrap=True)
+_depth = 0
+
+
+def _indent() -> str:
+    return "  " * _depth
+
+
+def info(message: str) -> None:
+    if not settings.quiet:
+        console.print(f"{_indent()}{message}", markup=False)
+
+
+def warn(message: str) -> None:
+    console.print(f"{_indent()}[yellow]warning:[/yellow] {message}")
+
+
+def detail(message: str) -> None:
+    """A line shown only with --verbose."""
+    if settings.verbose:
+        console.print(f"{_indent()}  {message}", markup=False, style="dim")
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s"
+
+
+@contextmanager
+def step(title: str) -> Iterator[None]:
+    """A nested, timed step. Re-raises whatever fails inside, after saying so."""
+    global _depth
+    started = time.monotonic()
+    if not settings.quiet:
+        console.print(f"{_indent()}[bold]==>[/bold] {title}")
+    _depth += 1
+    try:
+        yield
+    except BaseException:
+        _depth -= 1
+        elapsed = format_duration(time.monotonic() - started)
+        console.print(f"{_indent()}[red]!!![/red] {title} failed after {elapsed}")
+        raise
+    _depth -= 1
+    if not settings.quiet:
+        elapsed = format_duration(time.monotonic() - started)
+        console.print(f"{_indent()}[green]<==[/green] {title} [dim]{elapsed}[/dim]")
+
+
+def is_interactive() -> bool:
+    return sys.stderr.isatty() and not settings.quiet
