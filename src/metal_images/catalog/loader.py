@@ -111,7 +111,8 @@ class Catalog:
         if not spec.from_:
             return None
         if not (self.root / spec.from_ / SPEC_FILE).is_file():
-            raise ConfigError(f"{_display(spec.folder / SPEC_FILE)}: from: unknown parent image '{spec.from_}'")
+            where = _display(spec.folder / SPEC_FILE)
+            raise ConfigError(f"{where}: from: unknown parent image '{spec.from_}'")
         return self.get(spec.from_)
 
     def lineage(self, family: str) -> list[ImageSpec]:
