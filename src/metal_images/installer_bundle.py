@@ -16,6 +16,20 @@ def installer_source_files() -> list[Path]:
     return sorted(p for p in INSTALLER_PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
 
 
+PLACEHOLDER = (
+    "#!/bin/sh\n"
+    "echo 'install.sh: the metal-images installer is not built into this image yet' >&2\n"
+    "exit 1\n"
+)
+
+
 def write_install_sh(root: Path) -> Path:
-    """Write `<root>/install.sh` and return its path. (Implemented by the installer issue.)"""
-    raise NotImplementedError("the installer zipapp is not built yet")
+    """Write `<root>/install.sh` and return its path.
+
+    Placeholder until the installer issue lands: a script that fails loudly, so an image
+    built now can never pass as installable.
+    """
+    target = root / "install.sh"
+    target.write_text(PLACEHOLDER)
+    target.chmod(0o755)
+    return target
