@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 Role = Literal["machine", "firewall"]
 Distribution = Literal["debian", "ubuntu", "almalinux", "centos"]
+Variant = Literal["apt", "important", "required", "minbase", "standard"]
 
 
 class Strict(BaseModel):
@@ -21,6 +22,9 @@ class Services(Strict):
     enable: list[str] = Field(default_factory=list)
     disable: list[str] = Field(default_factory=list)
     mask: list[str] = Field(default_factory=list)
+    default_target: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9@._-]+\.target$", description="e.g. multi-user.target"
+    )
 
 
 class Artifact(Strict):
@@ -50,6 +54,9 @@ class ImageSpec(Strict):
     dockerfile: str | None = Field(default=None, description="build from this Dockerfile instead")
     mirror: str | None = Field(default=None, description="archive URL; default: the distribution's own")
     keyring: str | None = Field(default=None, description="archive signing key file, relative to the folder")
+    variant: Variant = Field(
+        default="apt", description="mmdebstrap variant: what is installed before `packages`"
+    )
     components: list[str] = Field(default_factory=lambda: ["main"])
     packages: list[str] = Field(default_factory=list)
     kernel: str | None = Field(default=None, description="the kernel package (one kernel in /boot)")

@@ -1,0 +1,28 @@
+"""`metal-images shell`: a chroot into a built tree with /proc, /sys, /dev and /tmp mounted."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from metal_images import paths, ui
+from metal_images.chroot import chroot_argv, chroot_mounts, policy_rc_d
+from metal_images.errors import MetalImagesError
+
+PROMPT = r"(metal-images:{family}) \w# "
+
+
+def shell(family: str, command: list[str]) -> int:
+    """Run `command` (an interactive bash when empty) in the built tree; return its exit code."""
+    root = paths.rootfs_dir(family)
+    if not root.is_dir():
+        raise MetalImagesError(f"{family} is not built yet (no {root}); run `metal-images build {family}`")
+    tree = root.resolve()
+    env = {"TERM": "xterm", "PS1": PROMPT.format(family=family)}
+    argv = command or ["/bin/bash", "--norc", "-i"]
+    if not command:
+        ui.info(f"shell in {tree} (changes persist in the built tree until its next rebuild; exit to leave)")
+    with chroot_mounts(tree), policy_rc_d(tree):
+        # interactive: the terminal is handed to the chroot, so no runner here
+        proc = subprocess.run(chroot_argv(Path(tree), argv, env), check=False)
+    return proc.returncode

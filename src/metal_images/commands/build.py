@@ -1,0 +1,48 @@
+"""`build` and `shell`: make a root tree from the catalog; look inside it."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from metal_images import ui
+from metal_images.build.builder import build_image
+from metal_images.build.shell import shell as run_shell
+
+
+@click.command("build")
+@click.argument("images", nargs=-1, required=True)
+@click.option("--force", is_flag=True, help="Rebuild every stage even when its inputs are unchanged.")
+def build(images: tuple[str, ...], force: bool) -> None:
+    """Build the root tree of one or more catalog images (parents first).
+
+    \b
+    Stages are cached by the hash of their inputs:
+      bootstrap   mmdebstrap: distribution, suite, components, packages, kernel
+      customize   context/ overlay, steps, services, installer, remove, cleanup
+    A rebuild with nothing changed is a cache hit; a miss says which input changed.
+    The result is build/<image>/rootfs and build/<image>/build-state.json.
+    Downloaded packages are shared by all builds in ~/.cache/metal-images/apt/.
+    """
+    for family in images:
+        result = build_image(family, force=force)
+        what = ", ".join(result.rebuilt) if result.rebuilt else "nothing (cache hit)"
+        ui.info(f"{family}: {result.rootfs} ({ui.format_duration(result.seconds)}; rebuilt: {what})")
+
+
+@click.command("shell", context_settings={"ignore_unknown_options": True})
+@click.argument("image")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def shell(image: str, command: tuple[str, ...]) -> None:
+    """Open a shell chrooted into IMAGE's built tree, with /proc, /sys, /dev mounted.
+
+    \b
+    metal-images shell debian                  interactive bash
+    metal-images shell debian -- dpkg -l frr   run one command, exit with its code
+    Daemons are kept from starting; the mounts go away when the shell ends.
+    """
+    sys.exit(run_shell(image, list(command)))
+
+
+COMMANDS = [build, shell]
