@@ -9,6 +9,8 @@ visudo -c >/dev/null
 chmod 700 /etc/metal/networker
 # sshd must accept the hardened config (host keys are created at first boot)
 ssh-keygen -A >/dev/null
+mkdir -p /run/sshd
 /usr/sbin/sshd -t
+rmdir /run/sshd
 # ...then dropped again: ssh-hostkeys.service creates per-machine keys at first boot
 rm -f /etc/ssh/ssh_host_*

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 from pathlib import Path
 
 from metal_images.build.rootpath import resolve_in_root
@@ -37,8 +38,7 @@ DELETED = [
 
 def _delete(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
-        _empty_dir(path)
-        path.rmdir()
+        shutil.rmtree(path)
     else:
         path.unlink(missing_ok=True)
 

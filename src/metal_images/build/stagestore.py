@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,13 @@ def mounts_below(path: Path) -> list[str]:
     with open("/proc/self/mounts") as mounts:
         targets = [line.split()[1] for line in mounts]
     return [t for t in targets if t.startswith(prefix) or t == prefix.rstrip("/")]
+
+
+def unmount_below(path: Path) -> None:
+    """Detach whatever a killed tool (mmdebstrap, a step) left mounted below `path`."""
+    for target in sorted(mounts_below(path), key=len, reverse=True):
+        ui.warn(f"unmounting leftover {target}")
+        subprocess.run(["umount", "--lazy", target], capture_output=True, check=False)
 
 
 def remove_tree(path: Path) -> None:
@@ -99,6 +107,7 @@ class StageStore:
             work.rename(final)
         except BaseException:
             try:
+                unmount_below(work)
                 remove_tree(work)
             except MetalImagesError as exc:
                 ui.warn(str(exc))

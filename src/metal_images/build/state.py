@@ -42,6 +42,7 @@ def write_state(state: BuildState) -> Path:
     with os.fdopen(fd, "w") as handle:
         json.dump(asdict(state), handle, indent=2, sort_keys=True)
         handle.write("\n")
+    os.chmod(tmp, 0o644)
     os.replace(tmp, target)
     return target
 

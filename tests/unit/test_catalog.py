@@ -1,0 +1,121 @@
+"""Catalog validation: every bad input gives one error naming the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from metal_images.catalog import load_catalog
+from metal_images.errors import ConfigError
+from tests.unit.catalog_helpers import BASE_YAML, write_demo, write_family
+
+
+def _error(catalog: Path, family: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_catalog(catalog).lineage(family)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_valid_catalog_loads(tmp_path: Path) -> None:
+    write_demo(tmp_path)
+    spec = load_catalog(tmp_path).get("demo")
+    assert spec.image_id == "demo-1"
+    assert spec.step_paths()[0].name == "10-hello.sh"
+    assert spec.services.enable == ["demo.service"]
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    write_demo(tmp_path)
+    text = BASE_YAML + "packages: [unclosed\n"
+    (tmp_path / "demo/image.yaml").write_text(text)
+    message = _error(tmp_path, "demo")
+    assert "demo/image.yaml" in message
+    assert "YAML syntax error" in message
+    # the parser notices the missing ']' at the end of the file
+    assert f"line {text.count(chr(10)) + 1}, column 1" in message
+
+
+def test_unknown_key(tmp_path: Path) -> None:
+    write_demo(tmp_path)
+    (tmp_path / "demo/image.yaml").write_text(BASE_YAML + "pakages: [vim]\n")
+    message = _error(tmp_path, "demo")
+    assert "demo/image.yaml" in message and "unknown key 'pakages'" in message
+
+
+def test_unknown_nested_key(tmp_path: Path) -> None:
+    write_demo(tmp_path)
+    (tmp_path / "demo/image.yaml").write_text(BASE_YAML.replace("enable:", "enabel:"))
+    assert "unknown key 'services.enabel'" in _error(tmp_path, "demo")
+
+
+def test_wrong_type(tmp_path: Path) -> None:
+    write_demo(tmp_path)
+    (tmp_path / "demo/image.yaml").write_text(BASE_YAML.replace("packages: [systemd]", "packages: systemd"))
+    message = _error(tmp_path, "demo")
+    assert "demo/image.yaml: packages:" in message and "list" in message
+
+
+def test_wrong_variant(tmp_path: Path) -> None:
+    write_demo(tmp_path)
+    (tmp_path / "demo/image.yaml").write_text(BASE_YAML + "variant: everything\n")
+    assert "variant" in _error(tmp_path, "demo")
+
+
+def test_unknown_parent(tmp_path: Path) -> None:
+    write_family(tmp_path, "child", 'name: child\nversion: "1"\nfrom: nowhere\n')
+    message = _error(tmp_path, "child")
+    assert "child/image.yaml" in message and "unknown parent image 'nowhere'" in message
+
+
+def test_cycle_of_parents(tmp_path: Path) -> None:
+    write_family(tmp_path, "a", 'name: a\nversion: "1"\nfrom: b\n')
+    write_family(tmp_path, "b", 'name: b\nversion: "1"\nfrom: a\n')
+    message = _error(tmp_path, "a")
+    assert "cycle of parents" in message and "a -> b -> a" in message
+
+
+def test_missing_context_dir(tmp_path: Path) -> None:
+    write_demo(tmp_path)
+    (tmp_path / "demo/image.yaml").write_text(BASE_YAML + "context: files\n")
+    message = _error(tmp_path, "demo")
+    assert "demo/image.yaml: context:" in message and "does not exist" in message
+
+
+def test_missing_step_script(tmp_path: Path) -> None:
+    write_demo(tmp_path)
+    (tmp_path / "demo/image.yaml").write_text(BASE_YAML.replace("10-hello.sh", "20-gone.sh"))
+    message = _error(tmp_path, "demo")
+    assert "steps.0" in message and "20-gone.sh" in message and "does not exist" in message
+
+
+def test_base_is_required(tmp_path: Path) -> None:
+    write_family(tmp_path, "lost", 'name: lost\nversion: "1"\n')
+    assert "exactly one of" in _error(tmp_path, "lost")
+
+
+def test_unknown_image(tmp_path: Path) -> None:
+    write_demo(tmp_path)
+    with pytest.raises(ConfigError, match=r"unknown image 'other' \(known: demo\)"):
+        load_catalog(tmp_path).get("other")
+
+
+def test_lineage_is_root_first(tmp_path: Path) -> None:
+    write_demo(tmp_path)
+    write_family(tmp_path, "child", 'name: child\nversion: "1"\nfrom: demo\n')
+    write_family(tmp_path, "grandchild", 'name: grandchild\nversion: "1"\nfrom: child\n')
+    catalog = load_catalog(tmp_path)
+    assert [s.family for s in catalog.lineage("grandchild")] == ["demo", "child", "grandchild"]
+    assert catalog.base("grandchild").family == "demo"
+    assert catalog.distribution("grandchild") == "debian"
+
+
+def test_real_catalog_is_valid() -> None:
+    catalog = load_catalog()
+    debian = catalog.get("debian")
+    assert debian.suite == "bookworm" and debian.kernel == "linux-image-amd64"
+    assert "console-getty.service" in debian.services.mask
+    # chrony and systemd-timesyncd conflict; the worker image keeps timesyncd
+    assert "chrony" not in debian.packages
