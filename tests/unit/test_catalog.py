@@ -119,3 +119,30 @@ def test_real_catalog_is_valid() -> None:
     assert "console-getty.service" in debian.services.mask
     # chrony and systemd-timesyncd conflict; the worker image keeps timesyncd
     assert "chrony" not in debian.packages
+
+
+def _dockerfile_image(catalog: Path, dockerfile: str) -> None:
+    write_family(catalog, "dimage", 'name: dimage\nversion: "1"\ndockerfile: Dockerfile\n',
+                 steps={"Dockerfile": dockerfile})
+
+
+def test_dockerfile_from_a_catalog_image(tmp_path: Path) -> None:
+    write_demo(tmp_path)
+    _dockerfile_image(tmp_path, "FROM metal-images/demo\nRUN echo hi > /etc/hi\n")
+    assert [s.family for s in load_catalog(tmp_path).lineage("dimage")] == ["demo", "dimage"]
+
+
+def test_dockerfile_from_a_registry_is_refused(tmp_path: Path) -> None:
+    _dockerfile_image(tmp_path, "FROM golang:1.22 AS build\nFROM metal-images/demo\n")
+    message = _error(tmp_path, "dimage")
+    assert "dimage/Dockerfile: FROM golang:1.22: only catalog images" in message
+
+
+def test_dockerfile_from_unknown_catalog_image(tmp_path: Path) -> None:
+    _dockerfile_image(tmp_path, "FROM metal-images/nowhere\n")
+    assert "dockerfile: FROM unknown parent image 'nowhere'" in _error(tmp_path, "dimage")
+
+
+def test_missing_dockerfile(tmp_path: Path) -> None:
+    write_family(tmp_path, "dimage", 'name: dimage\nversion: "1"\ndockerfile: Dockerfile\n')
+    assert "dockerfile: file" in _error(tmp_path, "dimage")

@@ -18,6 +18,7 @@ from pathlib import Path
 from metal_images import __version__, paths, ui
 from metal_images.build.bootstrap import bootstrap_inputs, run_bootstrap
 from metal_images.build.customize import customize_inputs, run_customize
+from metal_images.build.dockerfile import dockerfile_inputs, run_dockerfile
 from metal_images.build.stagekey import StageInputs, describe_changes, stage_key
 from metal_images.build.stagestore import Stage, StageStore
 from metal_images.build.state import BuildState, write_state
@@ -92,10 +93,15 @@ class Builder:
         has_kernel = any(s.kernel for s in self.catalog.lineage(spec.family))
         stages: dict[str, str] = {}
         if spec.dockerfile:
-            raise MetalImagesError(
-                f"{spec.family}: `dockerfile:` images are not supported yet; use `from:` a catalog image"
-            )
-        if parent_tree is None:
+            assert parent_tree is not None  # the lineage has the Dockerfile's FROM image
+            parent = self.catalog.parent_family(spec)
+            assert parent is not None
+            source = parent_tree
+            built = self._stage(store, "dockerfile", dockerfile_inputs(spec, source.key),
+                                lambda tree: run_dockerfile(spec, parent, source.tree, tree))
+            stages["dockerfile"] = built.key
+            base_tree = built
+        elif parent_tree is None:
             if distribution not in ("debian", "ubuntu"):
                 raise MetalImagesError(f"{spec.family}: building {distribution} images is not supported yet")
             bootstrap = self._stage(store, "bootstrap", bootstrap_inputs(spec),
@@ -139,7 +145,7 @@ class Builder:
             family=spec.family,
             name=spec.name,
             version=spec.version,
-            parent=spec.from_,
+            parent=self.catalog.parent_family(spec),
             stages=stages,
             args=spec.args,
             tools=tools,

@@ -17,6 +17,7 @@ from metal_images.build.bootstrap import ARCHIVES, apt_cache_dir
 from metal_images.build.cleanup import cleanup, cleanup_inputs, remove_globs
 from metal_images.build.overlay import overlay
 from metal_images.build.stagekey import StageInputs, file_digest, tree_digest
+from metal_images.build.stagestore import mounts_below
 from metal_images.catalog import ImageSpec
 from metal_images.chroot import chroot_argv, chroot_mounts, mount, policy_rc_d
 from metal_images.errors import MetalImagesError
@@ -118,6 +119,9 @@ def _check_one_kernel(spec: ImageSpec, root: Path) -> None:
 
 def run_customize(spec: ImageSpec, base_tree: Path, target: Path, *, distribution: str, suite: str,
                   has_kernel: bool) -> None:
+    busy = mounts_below(base_tree)
+    if busy:
+        raise MetalImagesError(f"{base_tree} has mounts inside ({busy[0]}); is a `shell` open on it?")
     with ui.step("copy base tree"):
         runner.run(["cp", "-a", "--reflink=auto", str(base_tree), str(target)])
     # name resolution for apt and steps during the build; cleanup removes it again

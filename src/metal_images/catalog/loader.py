@@ -6,6 +6,7 @@ Every problem becomes one ConfigError line naming the file and the key, e.g.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,34 @@ def parse_spec(folder: Path) -> ImageSpec:
     return spec
 
 
+DOCKER_IMAGE_PREFIX = "metal-images/"
+FROM_LINE = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)", re.IGNORECASE | re.MULTILINE)
+
+
+def dockerfile_parent(spec: ImageSpec) -> str:
+    """The catalog image a Dockerfile builds on: `FROM metal-images/<family>` (all FROMs alike).
+
+    Other registries are not reachable from the build, so any other FROM is refused.
+    """
+    assert spec.dockerfile is not None
+    where = _display(spec.folder / spec.dockerfile)
+    images = FROM_LINE.findall((spec.folder / spec.dockerfile).read_text())
+    if not images:
+        raise ConfigError(f"{where}: no FROM line")
+    parents: set[str] = set()
+    for image in images:
+        name = image.split(":", 1)[0].removeprefix("localhost/")
+        if not name.startswith(DOCKER_IMAGE_PREFIX):
+            raise ConfigError(
+                f"{where}: FROM {image}: only catalog images (FROM {DOCKER_IMAGE_PREFIX}<image>) are "
+                "supported yet; other registries are not reachable from the build"
+            )
+        parents.add(name.removeprefix(DOCKER_IMAGE_PREFIX))
+    if len(parents) != 1:
+        raise ConfigError(f"{where}: FROM names more than one catalog image: {', '.join(sorted(parents))}")
+    return parents.pop()
+
+
 @dataclass
 class Catalog:
     """The catalog folder; specs are loaded on demand so one broken file breaks only itself."""
@@ -107,13 +136,21 @@ class Catalog:
             self.lineage(spec.family)
         return specs
 
+    def parent_family(self, spec: ImageSpec) -> str | None:
+        """`from:`, or the catalog image a Dockerfile's FROM names."""
+        if spec.dockerfile:
+            return dockerfile_parent(spec)
+        return spec.from_
+
     def parent(self, spec: ImageSpec) -> ImageSpec | None:
-        if not spec.from_:
+        family = self.parent_family(spec)
+        if not family:
             return None
-        if not (self.root / spec.from_ / SPEC_FILE).is_file():
+        if not (self.root / family / SPEC_FILE).is_file():
+            key = "dockerfile: FROM" if spec.dockerfile else "from:"
             where = _display(spec.folder / SPEC_FILE)
-            raise ConfigError(f"{where}: from: unknown parent image '{spec.from_}'")
-        return self.get(spec.from_)
+            raise ConfigError(f"{where}: {key} unknown parent image '{family}'")
+        return self.get(family)
 
     def lineage(self, family: str) -> list[ImageSpec]:
         """The image and its ancestors, root first; refuses cycles."""
