@@ -54,7 +54,7 @@ def main() -> None:
     shutil.copytree(paths.catalog_dir() / "debian", catalog_root / "debian", symlinks=True)
     os.environ["METAL_IMAGES_CACHE"] = str(scratch / "cache")
     os.environ["METAL_IMAGES_WORKDIR"] = str(scratch / "work")
-    ui.settings.quiet = True
+    # keep the step lines: they show where the time of each run goes
     spec = load_catalog(catalog_root).get("debian")
     assert spec.suite is not None
     results: list[tuple[str, float]] = []

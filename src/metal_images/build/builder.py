@@ -141,6 +141,8 @@ class Builder:
         tools = {"metal-images": __version__}
         if "bootstrap" in stages or self.catalog.base(spec.family).distribution in ("debian", "ubuntu"):
             tools["mmdebstrap"] = tool_version("mmdebstrap")
+        if "dockerfile" in stages:
+            tools["buildah"] = tool_version("buildah")
         write_state(BuildState(
             family=spec.family,
             name=spec.name,
