@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from metal_images import paths, ui
+from metal_images import paths
 from metal_images.build.bootstrap import package_list
 from metal_images.build.builder import build_image
 from metal_images.catalog import load_catalog

@@ -45,6 +45,7 @@ def test_debian_tree(debian_rootfs: Path) -> None:
     # a step's effect: the locale and time zone from args
     assert (root / "etc/localtime").resolve().name == "Berlin"
     assert (root / "usr/lib/locale/locale-archive").is_file()
+    assert (root / "usr/local/bin/ignition").resolve(strict=False).name == "ignition"
     # services enabled and masked
     system = root / "etc/systemd/system"
     for link in ["multi-user.target.wants/frr.service", "multi-user.target.wants/ssh.service",
@@ -88,6 +89,7 @@ def test_shell_runs_commands_with_mounts(debian_rootfs: Path) -> None:
     assert shell("debian", ["test", "-x", "/install.sh"]) == 0
     assert shell("debian", ["sh", "-c", "test -e /proc/self/status && exit 7"]) == 7
     assert shell("debian", ["dpkg-query", "-W", "frr", "openssh-server", "ignition", "lldpd"]) == 0
+    assert shell("debian", ["sh", "-c", "ignition -version && command -v vtysh && nft --version"]) == 0
     assert not mounts_below(debian_rootfs.resolve())
 
 
