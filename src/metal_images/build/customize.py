@@ -142,9 +142,10 @@ def run_customize(spec: ImageSpec, base_tree: Path, target: Path, *, distributio
             _install_packages(spec, target, apt_cache_dir(distribution, suite))
         _run_steps(spec, target)
         _services(spec, target)
-    installer_bundle.write_install_sh(target)
-    removed = remove_globs(target, spec.remove, f"{spec.family}/image.yaml")
-    ui.detail(f"removed {len(removed)} paths")
-    cleanup(target)
+    with ui.step("installer, remove, cleanup"):
+        installer_bundle.write_install_sh(target)
+        removed = remove_globs(target, spec.remove, f"{spec.family}/image.yaml")
+        ui.detail(f"removed {len(removed)} paths")
+        cleanup(target)
     if has_kernel:
         _check_one_kernel(spec, target)

@@ -118,5 +118,23 @@ class StageStore:
         """Disk is precious: drop every other tree of this stage."""
         for folder in self.existing(stage):
             if folder != keep:
-                ui.detail(f"removing old stage {folder.name}")
-                remove_tree(folder)
+                self._discard(folder)
+
+    def _discard(self, folder: Path) -> None:
+        """Move an old tree aside at once and delete it in the background.
+
+        Deleting a 1 GB tree takes close to a minute on a busy disk; the build need not
+        wait for it. A leftover `.trash-*` (the machine went down) is swept by the next prune.
+        """
+        busy = mounts_below(folder)
+        if busy:
+            ui.warn(f"keeping {folder}: still mounted: {', '.join(busy)}")
+            return
+        trash = self.root / f".trash-{folder.name}-{os.getpid()}"
+        folder.rename(trash)
+        for leftover in self.root.glob(".trash-*"):
+            subprocess.Popen(
+                ["rm", "-rf", "--one-file-system", str(leftover)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
