@@ -20,6 +20,7 @@ def build(images: tuple[str, ...], force: bool) -> None:
     \b
     Stages are cached by the hash of their inputs:
       bootstrap   mmdebstrap: distribution, suite, components, packages, kernel
+      dockerfile  buildah, for `dockerfile:` images FROM metal-images/<image>
       customize   context/ overlay, steps, services, installer, remove, cleanup
     A rebuild with nothing changed is a cache hit; a miss says which input changed.
     The result is build/<image>/rootfs and build/<image>/build-state.json.
