@@ -90,6 +90,9 @@ def test_shell_runs_commands_with_mounts(debian_rootfs: Path) -> None:
     assert shell("debian", ["sh", "-c", "test -e /proc/self/status && exit 7"]) == 7
     assert shell("debian", ["dpkg-query", "-W", "frr", "openssh-server", "ignition", "lldpd"]) == 0
     assert shell("debian", ["sh", "-c", "ignition -version && command -v vtysh && nft --version"]) == 0
+    assert shell("debian", ["test", "-e", "/etc/resolv.conf"]) == 1
+    assert shell("debian", ["test", "-s", "/etc/resolv.conf"], network=True) == 0
+    assert not (debian_rootfs / "etc/resolv.conf").exists()
     assert not mounts_below(debian_rootfs.resolve())
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from metal_images import paths, ui
@@ -12,7 +15,21 @@ from metal_images.errors import MetalImagesError
 PROMPT = r"(metal-images:{family}) \w# "
 
 
-def shell(family: str, command: list[str]) -> int:
+@contextmanager
+def _host_resolv_conf(tree: Path) -> Iterator[None]:
+    """The build host's resolv.conf for the session (the image ships none); removed after."""
+    target = tree / "etc/resolv.conf"
+    if target.exists() or target.is_symlink():
+        yield
+        return
+    shutil.copyfile("/etc/resolv.conf", target)
+    try:
+        yield
+    finally:
+        target.unlink(missing_ok=True)
+
+
+def shell(family: str, command: list[str], *, network: bool = False) -> int:
     """Run `command` (an interactive bash when empty) in the built tree; return its exit code."""
     root = paths.rootfs_dir(family)
     if not root.is_dir():
@@ -22,7 +39,9 @@ def shell(family: str, command: list[str]) -> int:
     argv = command or ["/bin/bash", "--norc", "-i"]
     if not command:
         ui.info(f"shell in {tree} (changes persist in the built tree until its next rebuild; exit to leave)")
-    with chroot_mounts(tree), policy_rc_d(tree):
+    with chroot_mounts(tree), policy_rc_d(tree), ExitStack() as stack:
+        if network:
+            stack.enter_context(_host_resolv_conf(tree))
         # interactive: the terminal is handed to the chroot, so no runner here
         proc = subprocess.run(chroot_argv(Path(tree), argv, env), check=False)
     return proc.returncode

@@ -35,15 +35,19 @@ def build(images: tuple[str, ...], force: bool) -> None:
 @click.command("shell", context_settings={"ignore_unknown_options": True})
 @click.argument("image")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def shell(image: str, command: tuple[str, ...]) -> None:
+@click.option("--network", is_flag=True,
+              help="Use the build host's resolv.conf inside (e.g. for apt); removed on exit.")
+def shell(image: str, command: tuple[str, ...], network: bool) -> None:
     """Open a shell chrooted into IMAGE's built tree, with /proc, /sys, /dev mounted.
 
     \b
     metal-images shell debian                  interactive bash
     metal-images shell debian -- dpkg -l frr   run one command, exit with its code
+    metal-images shell --network debian       with name resolution (apt works)
     Daemons are kept from starting; the mounts go away when the shell ends.
+    Changes persist in the built tree until that stage is rebuilt.
     """
-    sys.exit(run_shell(image, list(command)))
+    sys.exit(run_shell(image, list(command), network=network))
 
 
 COMMANDS = [build, shell]
