@@ -16,6 +16,7 @@ from metal_images.build import artifacts
 from metal_images.build.bootstrap import ARCHIVES, apt_cache_dir
 from metal_images.build.cleanup import cleanup, cleanup_inputs, remove_globs
 from metal_images.build.overlay import overlay
+from metal_images.build.reaper import reaped
 from metal_images.build.stagekey import StageInputs, file_digest, tree_digest
 from metal_images.build.stagestore import mounts_below
 from metal_images.catalog import ImageSpec
@@ -137,7 +138,7 @@ def run_customize(spec: ImageSpec, base_tree: Path, target: Path, *, distributio
     missing = artifacts.install_artifacts(spec, target)
     for name in missing:
         ui.warn(f"{spec.family}: artifact {name} left out")
-    with chroot_mounts(target), policy_rc_d(target):
+    with chroot_mounts(target), policy_rc_d(target), reaped(target):
         if spec.from_:
             _install_packages(spec, target, apt_cache_dir(distribution, suite))
         _run_steps(spec, target)

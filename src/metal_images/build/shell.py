@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from types import FrameType
 
 from metal_images import paths, ui
+from metal_images.build.reaper import reaped
 from metal_images.chroot import chroot_argv, chroot_mounts, policy_rc_d
 from metal_images.errors import MetalImagesError
 
 PROMPT = r"(metal-images:{family}) \w# "
+
+
+def _leave_to_child(_signum: int, _frame: FrameType | None) -> None:
+    """SIGINT reached us too (same terminal): the child decides what it means."""
 
 
 @contextmanager
@@ -39,9 +46,14 @@ def shell(family: str, command: list[str], *, network: bool = False) -> int:
     argv = command or ["/bin/bash", "--norc", "-i"]
     if not command:
         ui.info(f"shell in {tree} (changes persist in the built tree until its next rebuild; exit to leave)")
-    with chroot_mounts(tree), policy_rc_d(tree), ExitStack() as stack:
+    with chroot_mounts(tree), policy_rc_d(tree), reaped(tree), ExitStack() as stack:
         if network:
             stack.enter_context(_host_resolv_conf(tree))
-        # interactive: the terminal is handed to the chroot, so no runner here
-        proc = subprocess.run(chroot_argv(Path(tree), argv, env), check=False)
+        # interactive: the terminal is handed to the chroot, so no runner here. Ctrl-C
+        # belongs to the shell inside; a Python handler (unlike SIG_IGN) is reset by exec.
+        previous = signal.signal(signal.SIGINT, _leave_to_child)
+        try:
+            proc = subprocess.run(chroot_argv(Path(tree), argv, env), check=False)
+        finally:
+            signal.signal(signal.SIGINT, previous)
     return proc.returncode

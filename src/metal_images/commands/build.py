@@ -9,6 +9,7 @@ import click
 from metal_images import ui
 from metal_images.build.builder import build_image
 from metal_images.build.shell import shell as run_shell
+from metal_images.build.signals import interruptible
 
 
 @click.command("build")
@@ -27,7 +28,8 @@ def build(images: tuple[str, ...], force: bool) -> None:
     Downloaded packages are shared by all builds in ~/.cache/metal-images/apt/.
     """
     for family in images:
-        result = build_image(family, force=force)
+        with interruptible():
+            result = build_image(family, force=force)
         what = ", ".join(result.rebuilt) if result.rebuilt else "nothing (cache hit)"
         ui.info(f"{family}: {result.rootfs} ({ui.format_duration(result.seconds)}; rebuilt: {what})")
 
@@ -47,7 +49,9 @@ def shell(image: str, command: tuple[str, ...], network: bool) -> None:
     Daemons are kept from starting; the mounts go away when the shell ends.
     Changes persist in the built tree until that stage is rebuilt.
     """
-    sys.exit(run_shell(image, list(command), network=network))
+    with interruptible():
+        code = run_shell(image, list(command), network=network)
+    sys.exit(code)
 
 
 COMMANDS = [build, shell]
