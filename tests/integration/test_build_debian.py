@@ -3,7 +3,11 @@ stage cache. Needs root and network access to the Debian archive (first run only
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -157,3 +161,38 @@ def test_derived_image_and_failing_step(debian_rootfs: Path, derived_family: tup
     assert not [p for p in stages.iterdir() if p.name.startswith(".tmp-")]
     assert not mounts_below(paths.image_work_dir(family).resolve())
     assert (root / "etc/derived-mark").read_text() == "from-args\n"  # the last good tree stays
+
+
+def test_sigterm_during_a_step_unwinds(debian_rootfs: Path, catalog_copy: Path) -> None:
+    """`kill` of a build: mounts undone, no half-written stage, no process left in the tree."""
+    family = "test-sigterm"
+    folder = catalog_copy / family
+    (folder / "steps").mkdir(parents=True)
+    step = folder / "steps/10-hang.sh"
+    step.write_text("#!/bin/sh\nsleep 300 &\necho started > /tmp/hang-started\nsleep 301\n")
+    step.chmod(0o755)
+    (folder / "image.yaml").write_text(
+        f'name: {family}\nversion: "1"\nfrom: debian\nsteps: [steps/10-hang.sh]\n')
+    cli = Path(sys.executable).with_name("metal-images")
+    env = {**os.environ, "METAL_IMAGES_CATALOG": str(catalog_copy)}
+    proc = subprocess.Popen([str(cli), "build", family], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    stages = paths.image_work_dir(family) / "stages"
+    try:
+        deadline = time.monotonic() + 180
+        while not list(stages.glob(".tmp-*/tree/tmp/hang-started")):
+            assert proc.poll() is None and time.monotonic() < deadline, "the step never started"
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+        assert proc.returncode != 0
+        assert "interrupted" in output
+        assert not mounts_below(paths.image_work_dir(family).resolve())
+        assert not list(stages.iterdir())
+        hung = subprocess.run(["pgrep", "-f", "sleep 30[01]"], capture_output=True, text=True)
+        assert hung.stdout == ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        remove_tree(paths.image_work_dir(family))
