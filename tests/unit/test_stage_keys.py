@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from metal_images import installer_bundle
 from metal_images.build.bootstrap import bootstrap_inputs, mmdebstrap_argv
 from metal_images.build.customize import customize_inputs, step_environment
 from metal_images.build.stagekey import describe_changes, stage_key, tree_digest
@@ -118,3 +121,15 @@ def test_step_environment_exports_args(tmp_path: Path) -> None:
     env = step_environment(load_catalog(tmp_path).get("demo"))
     assert env["FRR_VERSION"] == "9.1"
     assert env["METAL_IMAGE_NAME"] == "demo" and env["METAL_IMAGE_VERSION"] == "1"
+
+
+def test_installer_change_reruns_customize(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_demo(tmp_path)
+    source = tmp_path / "installer_main.py"
+    source.write_text("print('v1')\n")
+    # point the installer's file list at a file this test can change
+    monkeypatch.setattr(installer_bundle, "installer_source_files", lambda: [source])
+    before = _keys(tmp_path)
+    source.write_text("print('v2')\n")
+    after = _keys(tmp_path)
+    assert after[0] == before[0] and after[1] != before[1]

@@ -36,6 +36,15 @@ def _code_digest() -> dict[str, str]:
     return {name: file_digest(here / name) for name in names if (here / name).is_file()}
 
 
+def _installer_digest() -> dict[str, str]:
+    base = installer_bundle.INSTALLER_PACKAGE.parent
+    digest = {}
+    for path in installer_bundle.installer_source_files():
+        name = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
+        digest[name] = file_digest(path)
+    return digest
+
+
 def customize_inputs(spec: ImageSpec, base_key: str, distribution: str, suite: str) -> StageInputs:
     return {
         "recipe": RECIPE,
@@ -51,7 +60,7 @@ def customize_inputs(spec: ImageSpec, base_key: str, distribution: str, suite: s
         "services": spec.services.model_dump(),
         "remove": spec.remove,
         "artifacts": [a.model_dump() for a in spec.artifacts],
-        "installer": {p.name: file_digest(p) for p in installer_bundle.installer_source_files()},
+        "installer": _installer_digest(),
         "cleanup": cleanup_inputs(),
     }
 
