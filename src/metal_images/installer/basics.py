@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pkgutil
 import re
 from typing import Any, Dict
 
@@ -66,15 +67,12 @@ def clear_machine_id(ctx: Context) -> None:
 
 def build_info() -> Dict[str, Any]:
     """What write_install_sh embedded about this installer build (empty when run from source)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    loader = globals().get("__loader__")
     try:
-        if loader is not None and hasattr(loader, "get_data"):
-            data = loader.get_data(os.path.join(here, BUILD_INFO))
-            return json.loads(data)  # type: ignore[no-any-return]
+        data = pkgutil.get_data(__package__ or "installer", BUILD_INFO)
+        loaded = json.loads(data) if data else {}
     except (OSError, ValueError):
-        pass
-    return {}
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def build_meta(ctx: Context) -> None:

@@ -51,9 +51,12 @@ class Target:
         """Write a file atomically: a temporary file in the same directory, then rename.
 
         A symlink at the destination (e.g. resolv.conf pointing into /run) is replaced by
-        the regular file, never followed.
+        the regular file, never followed. Without `owner`, a replaced file keeps its owner.
         """
         dest = self.path(absolute)
+        if owner is None and dest.is_file() and not dest.is_symlink():
+            info = dest.stat()
+            owner = (info.st_uid, info.st_gid)
         dest.parent.mkdir(parents=True, exist_ok=True)
         data = content.encode("utf-8") if isinstance(content, str) else content
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=str(dest.parent))

@@ -31,6 +31,7 @@ def _validated(
         owner = (user[0], group) if user is not None and group is not None else None
     ctx.target.write(staged, content, mode=mode, owner=owner)
     if ctx.has(tool):
+        ctx.log(f"$ {tool} {' '.join(argv_tail)} {staged}")
         result = ctx.runner.run([tool, *argv_tail, staged])
         if result.returncode != 0:
             ctx.target.remove(staged)
