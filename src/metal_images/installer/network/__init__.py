@@ -80,4 +80,8 @@ def configure(ctx: Context) -> None:
     if not units:
         ctx.log("no external network: chrony stays disabled")
     for unit in units:
+        template = unit.split("@", 1)[0] + "@.service"
+        dirs = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
+        if not any(ctx.target.exists(f"{d}/{template}") for d in dirs):
+            raise InstallError(f"cannot enable {unit}: no {template} in the image (firewall images have one)")
         ctx.run(["systemctl", "enable", unit])
