@@ -19,6 +19,7 @@ from .errors import InstallError
 
 ROLES = ("machine", "firewall")
 MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+HOSTNAME_RE = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})$")
 IPAddress = Any  # ipaddress.IPv4Address | ipaddress.IPv6Address (3.9-friendly alias)
 IPNetwork = Any
 
@@ -244,9 +245,15 @@ def parse(text: str) -> InstallConfig:
     ]
     nics = [_nic(top.mapping(f"nics[{i}]", item)) for i, item in enumerate(top.list_("nics"))]
     ntp = [str(s) for s in top.list_("ntp_servers")]
+    hostname = top.str_("hostname", required=True)
+    if not HOSTNAME_RE.match(hostname):
+        raise top.fail("hostname", f"{hostname!r} is not a valid host name")
+    password = top.str_("password", required=True)
+    if "\n" in password or "\r" in password:
+        raise top.fail("password", "must be a single line")
     config = InstallConfig(
-        hostname=top.str_("hostname", required=True),
-        password=top.str_("password", required=True),
+        hostname=hostname,
+        password=password,
         console=top.str_("console", default="ttyS0"),
         sshpublickey=top.str_("sshpublickey"),
         role=role,

@@ -82,5 +82,7 @@ def install(target: Target, runner: Runner, env: Dict[str, str], log: Callable[[
         except OSError as exc:
             where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
             raise StepFailed(name, f"{exc.strerror or exc}{where}") from exc
+        except Exception as exc:  # a bug: still one line, with the exception's type
+            raise StepFailed(name, f"internal error: {type(exc).__name__}: {exc}") from exc
         log(f"    {name}: done in {time.monotonic() - started:.1f}s")
     return ctx

@@ -91,7 +91,10 @@ def spec3(text: str) -> Dict[str, Any]:
     if version.startswith("3."):
         return config  # type: ignore[no-any-return]
     if version.startswith("2."):
-        return translate(config)
+        try:
+            return translate(config)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise InstallError(f"Ignition spec 2.x userdata is malformed near {exc}") from None
     shown = version or "(none)"
     raise InstallError(f"Ignition userdata has unsupported ignition.version {shown!r} (need 2.x or 3.x)")
 

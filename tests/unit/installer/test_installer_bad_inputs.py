@@ -189,6 +189,18 @@ BAD = [
         replace("protocol: TCP\n      ports: [22]", "protocol: ICMP\n      ports: [22]", FIREWALL),
     ),
     Bad(
+        "bad hostname",
+        "install.yaml",
+        "hostname: 'my machine' is not a valid host name",
+        replace("hostname: machine", "hostname: my machine"),
+    ),
+    Bad(
+        "ignition spec 2 malformed",
+        "userdata",
+        "Ignition spec 2.x userdata is malformed near 'path'",
+        userdata('{"ignition": {"version": "2.2.0"}, "storage": {"files": [{"mode": 420}]}}'),
+    ),
+    Bad(
         "unsupported os",
         "detect os",
         "unsupported operating system 'gentoo'",
