@@ -88,7 +88,7 @@ def in_ns(ns: str, *argv: str, check: bool = True) -> subprocess.CompletedProces
 
 
 @contextmanager
-def frr(root: Path, ns: str, name: str, config: str) -> Iterator[None]:
+def frr(root: Path, ns: str, name: str, config: str, profile: str) -> Iterator[None]:
     """zebra + bgpd of the tree in namespace `ns`, FRR pathspace `name`; killed by pid on exit."""
     confdir = root / "etc/frr" / name
     confdir.mkdir(parents=True, exist_ok=True)
@@ -98,8 +98,6 @@ def frr(root: Path, ns: str, name: str, config: str) -> Iterator[None]:
     # the daemons run as the tree's frr user, which must own their pid and socket dir
     sh("chroot", str(root), "install", "-d", "-o", "frr", "-g", "frr", "-m", "0755", f"/run/frr/{name}")
     pidfiles = [rundir / "zebra.pid", rundir / "bgpd.pid"]
-    # like FRR's frrcommon.sh: the defaults profile named in frr.conf is given at start
-    profile = next((line.split()[2] for line in config.splitlines() if line.startswith("frr defaults ")), "")
     try:
         for daemon in ("zebra", "bgpd"):
             argv = [f"/usr/lib/frr/{daemon}", "-d", "-N", name, "-A", "127.0.0.1"]
@@ -111,6 +109,14 @@ def frr(root: Path, ns: str, name: str, config: str) -> Iterator[None]:
         for pidfile in pidfiles:
             if pidfile.exists():
                 stop(int(pidfile.read_text().strip()))
+
+
+def daemons_profile(root: Path) -> str:
+    """The -F profile FRR's frrcommon.sh would pass: frr_profile= in /etc/frr/daemons."""
+    for line in (root / "etc/frr/daemons").read_text().splitlines():
+        if line.startswith("frr_profile="):
+            return line.split("=", 1)[1].strip().strip('"')
+    return "traditional"
 
 
 def stop(pid: int) -> None:
@@ -171,8 +177,9 @@ def test_generated_frr_conf_peers_with_a_switch(tree: Path) -> None:  # noqa: F8
         in_ns(s, "ip", "addr", "add", "10.255.255.1/32", "dev", "lo")
         for ns in (m, s):
             in_ns(ns, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
-        stack.enter_context(frr(tree, s, "switch", SWITCH_CONF))
-        stack.enter_context(frr(tree, m, "machine", machine_conf))
+        assert daemons_profile(tree) == "datacenter"
+        stack.enter_context(frr(tree, s, "switch", SWITCH_CONF, "datacenter"))
+        stack.enter_context(frr(tree, m, "machine", machine_conf, daemons_profile(tree)))
 
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:

@@ -18,8 +18,10 @@ def create_metal_user(ctx: Context) -> None:
     holder = ctx.target.user_with_uid(UID)
     if holder is not None:
         raise InstallError(f"uid {UID} is taken by user {holder!r} in the image; metal needs it")
-    ctx.run(["useradd", "--create-home", "--uid", str(UID), "--gid", group, "--shell", "/bin/bash", USER],
-            timeout=10)
+    ctx.run(
+        ["useradd", "--create-home", "--uid", str(UID), "--gid", group, "--shell", "/bin/bash", USER],
+        timeout=10,
+    )
     # chpasswd takes the password on stdin: it never shows up in a process list
     ctx.run(["chpasswd"], stdin=f"{USER}:{ctx.cfg.password}\n", timeout=10)
     if ctx.osinfo.id == "almalinux":

@@ -42,7 +42,8 @@ def ntp(ctx: Context) -> None:
     ctx.target.write(
         TIMESYNCD_DROPIN,
         "# written by the metal-images installer from /etc/metal/install.yaml\n[Time]\nNTP="
-        + " ".join(servers) + "\n",
+        + " ".join(servers)
+        + "\n",
         mode=0o644,
     )
 

@@ -28,8 +28,12 @@ class BootInfo:
     bootloader_id: str
 
     def yaml(self) -> str:
-        data = {"initrd": self.initrd, "cmdline": self.cmdline, "kernel": self.kernel,
-                "bootloader_id": self.bootloader_id}
+        data = {
+            "initrd": self.initrd,
+            "cmdline": self.cmdline,
+            "kernel": self.kernel,
+            "bootloader_id": self.bootloader_id,
+        }
         return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=1000)
 
 
@@ -158,8 +162,12 @@ def grub(ctx: Context) -> None:
         ctx.log("INSTALL_FROM_CI=true: grub-install skipped")
         return
     bootloader_id = ctx.osinfo.bootloader_id
-    args = ["--target=x86_64-efi", f"--efi-directory={EFI_DIR}", "--boot-directory=/boot",
-            f"--bootloader-id={bootloader_id}"]
+    args = [
+        "--target=x86_64-efi",
+        f"--efi-directory={EFI_DIR}",
+        "--boot-directory=/boot",
+        f"--bootloader-id={bootloader_id}",
+    ]
     if ctx.cfg.raidenabled:
         args.append("--no-nvram")
     if ctx.osinfo.debian_family:

@@ -240,9 +240,7 @@ def parse(text: str) -> InstallConfig:
     role = top.str_("role", required=True)
     if role not in ROLES:
         raise top.fail("role", f"unknown role {role!r} (expected machine or firewall)")
-    networks = [
-        _network(top.mapping(f"networks[{i}]", item)) for i, item in enumerate(top.list_("networks"))
-    ]
+    networks = [_network(top.mapping(f"networks[{i}]", item)) for i, item in enumerate(top.list_("networks"))]
     nics = [_nic(top.mapping(f"nics[{i}]", item)) for i, item in enumerate(top.list_("nics"))]
     ntp = [str(s) for s in top.list_("ntp_servers")]
     hostname = top.str_("hostname", required=True)

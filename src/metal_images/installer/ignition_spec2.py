@@ -93,8 +93,21 @@ def _unit(node: Dict[str, Any], where: str) -> Dict[str, Any]:
     return out
 
 
-USER_KEYS = ["name", "passwordHash", "sshAuthorizedKeys", "uid", "gecos", "homeDir", "noCreateHome",
-             "primaryGroup", "groups", "noUserGroup", "noLogInit", "shell", "system"]
+USER_KEYS = [
+    "name",
+    "passwordHash",
+    "sshAuthorizedKeys",
+    "uid",
+    "gecos",
+    "homeDir",
+    "noCreateHome",
+    "primaryGroup",
+    "groups",
+    "noUserGroup",
+    "noLogInit",
+    "shell",
+    "system",
+]
 
 
 def translate(config: Dict[str, Any]) -> Dict[str, Any]:
@@ -114,13 +127,20 @@ def translate(config: Dict[str, Any]) -> Dict[str, Any]:
     for i, unit in enumerate((config.get("networkd") or {}).get("units") or []):
         _only(unit, ["name", "contents"], f"networkd.units[{i}]")
         source = "data:," + _percent_encode(unit.get("contents", ""))
-        files.append({"path": f"/etc/systemd/network/{unit['name']}", "mode": 0o644,
-                      "overwrite": True, "contents": {"source": source}})
+        files.append(
+            {
+                "path": f"/etc/systemd/network/{unit['name']}",
+                "mode": 0o644,
+                "overwrite": True,
+                "contents": {"source": source},
+            }
+        )
     storage: Dict[str, Any] = {}
     if files:
         storage["files"] = files
-    directories = [_directory(d, f"storage.directories[{i}]")
-                   for i, d in enumerate(storage_in.get("directories") or [])]
+    directories = [
+        _directory(d, f"storage.directories[{i}]") for i, d in enumerate(storage_in.get("directories") or [])
+    ]
     if directories:
         storage["directories"] = directories
     links = [_link(link, f"storage.links[{i}]") for i, link in enumerate(storage_in.get("links") or [])]

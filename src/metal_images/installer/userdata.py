@@ -110,10 +110,14 @@ def apply_ignition(ctx: Context, text: str) -> None:
     env = dict(ctx.env)
     env["IGNITION_CONFIG_FILE"] = IGNITION_CONFIG
     common = [
-        "-platform", "file",
-        "-config-cache", f"{IGNITION_WORKDIR}/config.json",
-        "-state-file", f"{IGNITION_WORKDIR}/state",
-        "-neednet", f"{IGNITION_WORKDIR}/neednet",
+        "-platform",
+        "file",
+        "-config-cache",
+        f"{IGNITION_WORKDIR}/config.json",
+        "-state-file",
+        f"{IGNITION_WORKDIR}/state",
+        "-neednet",
+        f"{IGNITION_WORKDIR}/neednet",
         "-log-to-stdout",
     ]
     try:

@@ -44,21 +44,34 @@ def _validated(
     os.replace(ctx.target.path(staged), dest_path)
 
 
-def _enable_bgpd(ctx: Context) -> None:
-    """FRR starts bgpd only when /etc/frr/daemons says so; Debian's default says no."""
-    path = "/etc/frr/daemons"
-    if not ctx.target.exists(path):
+DAEMONS = "/etc/frr/daemons"
+# frrinit.sh starts every daemon with -F <frr_profile> from /etc/frr/daemons; the
+# `frr defaults datacenter` line in frr.conf alone does not change the running profile
+DAEMON_SETTINGS = (("bgpd", "yes"), ("frr_profile", '"datacenter"'))
+
+
+def frr_daemons(ctx: Context) -> None:
+    """Make FRR start bgpd (Debian's default: no) with the datacenter defaults profile."""
+    if not ctx.target.exists(DAEMONS):
+        ctx.log(f"{DAEMONS} missing: FRR's defaults apply")
         return
-    text = ctx.target.read(path)
-    if re.search(r"^bgpd=yes\s*$", text, re.MULTILINE):
-        return
-    if re.search(r"^bgpd=\S*", text, re.MULTILINE):
-        text = re.sub(r"^bgpd=\S*", "bgpd=yes", text, flags=re.MULTILINE)
-    else:
-        text += "bgpd=yes\n"
-    mode = ctx.target.path(path).stat().st_mode & 0o7777
-    ctx.target.write(path, text, mode=mode)
-    ctx.log("enabled bgpd in /etc/frr/daemons")
+    original = ctx.target.read(DAEMONS)
+    text = original
+    for key, value in DAEMON_SETTINGS:
+        line = f"{key}={value}"
+        pattern = re.compile(rf"^#?\s*{key}=.*$", re.MULTILINE)
+        if re.search(rf"^{re.escape(line)}\s*$", text, re.MULTILINE):
+            continue
+        if re.search(rf"^{key}=", text, re.MULTILINE):
+            text = re.sub(rf"^{key}=.*$", line, text, flags=re.MULTILINE)
+        elif pattern.search(text):
+            text = pattern.sub(line, text, count=1)
+        else:
+            text = text.rstrip("\n") + f"\n{line}\n"
+    if text != original:
+        mode = ctx.target.path(DAEMONS).stat().st_mode & 0o7777
+        ctx.target.write(DAEMONS, text, mode=mode)
+        ctx.log(f"{DAEMONS}: bgpd=yes, frr_profile=datacenter")
 
 
 def configure(ctx: Context) -> None:
@@ -71,7 +84,7 @@ def configure(ctx: Context) -> None:
     ctx.target.write("/etc/hosts", system.hosts(net), mode=0o644)
     frr_conf = frr.render(net)
     _validated(ctx, "frr.conf", frr_conf, "/etc/frr/frr.conf", 0o640, "vtysh", ["--dryrun", "--inputfile"])
-    _enable_bgpd(ctx)
+    frr_daemons(ctx)
     if net.role != "firewall":
         return
     rules = nftables.render(config, net)

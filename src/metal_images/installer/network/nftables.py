@@ -31,8 +31,10 @@ def _rule_lines(rule: FirewallRule, interfaces: List[str], egress: bool) -> List
     addr_key = "daddr" if egress else "saddr"
     quoted = ['"' + name + '"' for name in interfaces]
     base = f"{direction} {_set(quoted)}"
-    ports = f" {rule.protocol} dport {_set([str(p) for p in rule.ports])}" if rule.ports else (
-        f" meta l4proto {rule.protocol}"
+    ports = (
+        f" {rule.protocol} dport {_set([str(p) for p in rule.ports])}"
+        if rule.ports
+        else (f" meta l4proto {rule.protocol}")
     )
     lines = []
     families = [(4, "ip"), (6, "ip6")]
@@ -64,7 +66,7 @@ def render(config: InstallConfig, plan: NetworkPlan) -> str:
     sources = [str(p) for e in plan.private for p in e.network.prefixes if p.version == 4]
     nat = [
         f'oifname "{e.svi_name}" ip saddr {_set(sources)} counter masquerade'
-        f'{_comment(f"masquerade tenant networks to {e.vrf_name}")}'
+        f"{_comment(f'masquerade tenant networks to {e.vrf_name}')}"
         for e in plan.evpn
         if e.network.external and e.network.nat and sources
     ]
