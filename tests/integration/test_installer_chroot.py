@@ -218,3 +218,28 @@ def test_bad_install_yaml_fails_with_one_line(installed: tuple[Path, Run]) -> No
         "install.sh: step 'install.yaml' failed: install.yaml: role: unknown role 'router' "
         "(expected machine or firewall)\n"
     )
+
+
+def test_firewall_install_with_real_vtysh_and_nft(installed: tuple[Path, Run]) -> None:
+    """The firewall role in the same tree: FRR (EVPN, VRFs) and nftables checked for real."""
+    root, _ = installed
+    # the Debian tree is no firewall image: give it the chrony@ template unit one would have
+    template = root / "lib/systemd/system/chrony@.service"
+    template.write_text("[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n")
+    prepare(root, (FIXTURES / "install-firewall.yaml").read_text() + TEST_DNS, None)
+    run = install(root)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr
+    assert "$ vtysh --dryrun --inputfile /etc/metal/networker/frr.conf" in run.stdout
+    assert "$ nft --check --file /etc/metal/networker/rules" in run.stdout
+    rules = (root / "etc/nftables/rules").read_text()
+    assert "type filter hook forward priority 0; policy drop;" in rules
+    assert (root / "etc/systemd/system/multi-user.target.wants/chrony@vrf104009.service").is_symlink()
+    assert (root / "etc/hostname").read_text() == "firewall\n"
+    assert "Local=10.1.0.1" in (root / "etc/systemd/network/30-vxlan-3981.netdev").read_text()
+    # nft rejects a broken rule set, so the check above means something
+    (root / "tmp-broken-rules").write_text(rules.replace("policy drop;", "policy dropp;"))
+    try:
+        rejected = run_in(root, ["nft", "--check", "--file", "/tmp-broken-rules"])
+    finally:
+        (root / "tmp-broken-rules").unlink()
+    assert rejected.returncode != 0
