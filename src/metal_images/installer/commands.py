@@ -11,14 +11,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Protocol, Sequence
 
 from .errors import InstallError
-
-try:  # typing.Protocol exists since 3.8; keep the import soft for odd interpreters
-    from typing import Protocol
-except ImportError:  # pragma: no cover
-    Protocol = object  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
