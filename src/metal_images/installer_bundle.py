@@ -4,7 +4,7 @@ The builder calls `write_install_sh(root)` at the end of the customize stage and
 `installer_source_files()` into the stage key. The zipapp holds the installer package
 (as the top-level package `installer`, it only uses relative imports), a `__main__.py`
 and `installer/build_info.json`; it is deterministic: sorted entries, fixed timestamps
-and modes, so the same sources always give the same bytes.
+and modes, so the same sources (and SOURCE_DATE_EPOCH) always give the same bytes.
 """
 
 from __future__ import annotations
