@@ -17,6 +17,8 @@ APT_PACKAGES=(
   nginx-light curl
   # python
   python3 python3-venv python3-dev gcc
+  # installer tests run /install.sh (a zipapp) with the system python, as an image does
+  python3-yaml
 )
 
 missing=()

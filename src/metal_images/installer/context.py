@@ -1,0 +1,57 @@
+"""What every step gets: the root, the command runner, the environment, and the results
+of earlier steps (OS, install.yaml)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Dict, Optional, Sequence
+
+from .commands import Completed, Runner, check
+from .config import InstallConfig
+from .errors import InstallError
+from .osinfo import OSInfo
+from .target import Target
+
+
+@dataclass
+class Context:
+    target: Target
+    runner: Runner
+    env: Dict[str, str]
+    log: Callable[[str], None]
+    os: Optional[OSInfo] = None
+    config: Optional[InstallConfig] = None
+    cmdline: str = ""
+
+    @property
+    def from_ci(self) -> bool:
+        """INSTALL_FROM_CI=true: a test install; leave the host's boot loader and NVRAM alone."""
+        return self.env.get("INSTALL_FROM_CI", "").lower() == "true"
+
+    @property
+    def cfg(self) -> InstallConfig:
+        if self.config is None:
+            raise InstallError("install.yaml has not been read")
+        return self.config
+
+    @property
+    def osinfo(self) -> OSInfo:
+        if self.os is None:
+            raise InstallError("the operating system has not been detected")
+        return self.os
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: Optional[str] = None,
+        env: Optional[Dict[str, str]] = None,
+        cwd: Optional[str] = None,
+        timeout: float = 300.0,
+    ) -> Completed:
+        """Run a command that must succeed."""
+        self.log("$ " + " ".join(argv))
+        return check(self.runner.run(argv, stdin=stdin, env=env, cwd=cwd, timeout=timeout))
+
+    def has(self, tool: str) -> bool:
+        return self.runner.which(tool) is not None

@@ -1,0 +1,100 @@
+"""The network configuration metal-networker renders upstream (contract section 6.2).
+
+`configure()` writes systemd-networkd files, hostname and /etc/hosts, /etc/frr/frr.conf
+and, on firewalls, /etc/nftables/rules and the chrony@<internet vrf> instance. FRR and
+nftables configs are first rendered into /etc/metal/networker/, validated with the
+image's `vtysh --dryrun` / `nft --check` and only then moved into place.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import List
+
+from ..context import Context
+from ..errors import InstallError
+from . import frr, networkd, nftables, system
+from .plan import plan
+
+STAGING = "/etc/metal/networker"
+
+
+def _validated(
+    ctx: Context, name: str, content: str, dest: str, mode: int, tool: str, argv_tail: List[str]
+) -> None:
+    """Write `content` to the staging dir, validate it with `tool`, then move it to `dest`."""
+    staged = f"{STAGING}/{name}"
+    owner = None
+    if dest.startswith("/etc/frr/"):
+        user, group = ctx.target.user("frr"), ctx.target.group("frr")
+        owner = (user[0], group) if user is not None and group is not None else None
+    ctx.target.write(staged, content, mode=mode, owner=owner)
+    if ctx.has(tool):
+        ctx.log(f"$ {tool} {' '.join(argv_tail)} {staged}")
+        result = ctx.runner.run([tool, *argv_tail, staged])
+        if result.returncode != 0:
+            ctx.target.remove(staged)
+            detail = " | ".join(line.strip() for line in result.output.splitlines() if line.strip())[-400:]
+            raise InstallError(f"generated {dest} is rejected by {tool}: {detail or 'no output'}")
+    else:
+        ctx.log(f"{tool} not found in the image: {dest} not validated")
+    dest_path = ctx.target.path(dest)
+    dest_path.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(ctx.target.path(staged), dest_path)
+
+
+DAEMONS = "/etc/frr/daemons"
+# frrinit.sh starts every daemon with -F <frr_profile> from /etc/frr/daemons; the
+# `frr defaults datacenter` line in frr.conf alone does not change the running profile
+DAEMON_SETTINGS = (("bgpd", "yes"), ("frr_profile", '"datacenter"'))
+
+
+def frr_daemons(ctx: Context) -> None:
+    """Make FRR start bgpd (Debian's default: no) with the datacenter defaults profile."""
+    if not ctx.target.exists(DAEMONS):
+        ctx.log(f"{DAEMONS} missing: FRR's defaults apply")
+        return
+    original = ctx.target.read(DAEMONS)
+    text = original
+    for key, value in DAEMON_SETTINGS:
+        line = f"{key}={value}"
+        pattern = re.compile(rf"^#?\s*{key}=.*$", re.MULTILINE)
+        if re.search(rf"^{re.escape(line)}\s*$", text, re.MULTILINE):
+            continue
+        if re.search(rf"^{key}=", text, re.MULTILINE):
+            text = re.sub(rf"^{key}=.*$", line, text, flags=re.MULTILINE)
+        elif pattern.search(text):
+            text = pattern.sub(line, text, count=1)
+        else:
+            text = text.rstrip("\n") + f"\n{line}\n"
+    if text != original:
+        mode = ctx.target.path(DAEMONS).stat().st_mode & 0o7777
+        ctx.target.write(DAEMONS, text, mode=mode)
+        ctx.log(f"{DAEMONS}: bgpd=yes, frr_profile=datacenter")
+
+
+def configure(ctx: Context) -> None:
+    config = ctx.cfg
+    net = plan(config)
+    ctx.target.mkdir(STAGING, 0o755)
+    for path, content in networkd.files(net).items():
+        ctx.target.write(path, content, mode=0o644)
+    ctx.target.write("/etc/hostname", system.hostname(net), mode=0o644)
+    ctx.target.write("/etc/hosts", system.hosts(net), mode=0o644)
+    frr_conf = frr.render(net)
+    _validated(ctx, "frr.conf", frr_conf, "/etc/frr/frr.conf", 0o640, "vtysh", ["--dryrun", "--inputfile"])
+    frr_daemons(ctx)
+    if net.role != "firewall":
+        return
+    rules = nftables.render(config, net)
+    _validated(ctx, "rules", rules, "/etc/nftables/rules", 0o644, "nft", ["--check", "--file"])
+    units = system.chrony_unit(net)
+    if not units:
+        ctx.log("no external network: chrony stays disabled")
+    for unit in units:
+        template = unit.split("@", 1)[0] + "@.service"
+        dirs = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
+        if not any(ctx.target.exists(f"{d}/{template}") for d in dirs):
+            raise InstallError(f"cannot enable {unit}: no {template} in the image (firewall images have one)")
+        ctx.run(["systemctl", "enable", unit])
