@@ -41,7 +41,8 @@ def test_real_debian_image_exports_and_passes_check(debian_rootfs: Path, tmp_pat
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("METAL_IMAGES_BIG_TREE"), reason="set METAL_IMAGES_BIG_TREE=<root tree>")
+@pytest.mark.skipif(not os.environ.get("METAL_IMAGES_BIG_TREE"),
+                    reason="set METAL_IMAGES_BIG_TREE=<root tree>")
 def test_big_tree_exports_with_valid_archive_rules(tmp_path: Path) -> None:
     report = export_and_check(Path(os.environ["METAL_IMAGES_BIG_TREE"]), tmp_path / "out")
     archive_rules = {"lz4-frame", "md5-sidecar", "sha-sidecars", "tar-readable", "tar-no-global-header",

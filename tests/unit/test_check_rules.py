@@ -52,6 +52,8 @@ BROKEN: dict[str, tuple[str, Callable[[list[Member]], list[Member]]]] = {
     "absolute name": ("tar-names", lambda m: [*m, file("/etc/evil", b"x")]),
     "write through a symlink": (
         "tar-names", lambda m: [*m, symlink("escape", "/etc"), file("escape/shadow", b"x")]),
+    "file replacing a symlink": (
+        "tar-names", lambda m: [*m, symlink("etc/motd", "/etc/shadow"), file("etc/motd", b"x")]),
     "absolute symlink escaping the root": (
         "tar-links", lambda m: [*m, symlink("etc/evil", "/../../../etc/shadow")]),
     "relative symlink escaping the root": (
@@ -60,8 +62,8 @@ BROKEN: dict[str, tuple[str, Callable[[list[Member]], list[Member]]]] = {
         "tar-links", lambda m: [hardlink("early", "install-go"), *m]),
     "device node": ("tar-entry-types", lambda m: [*m, Member(_device("etc/null"))]),
     "two kernels": (
-        "kernel", lambda m: [*m, file("boot/System.map-6.1.0-98-amd64"), file("boot/vmlinuz-6.1.0-98-amd64"),
-                             file("boot/initrd.img-6.1.0-98-amd64")]),
+        "kernel", lambda m: [*m, file("boot/System.map-6.1.0-98-amd64"),
+                             file("boot/vmlinuz-6.1.0-98-amd64"), file("boot/initrd.img-6.1.0-98-amd64")]),
     "no kernel": ("kernel", lambda m: without(m, f"boot/System.map-{sample.KERNEL_VERSION}")),
     "no initrd": ("kernel", lambda m: without(m, f"boot/initrd.img-{sample.KERNEL_VERSION}")),
     "kernel not a bzImage": (
@@ -71,11 +73,13 @@ BROKEN: dict[str, tuple[str, Callable[[list[Member]], list[Member]]]] = {
     "installer not executable": (
         "installer", lambda m: [*without(m, "install-go"), file("install-go", b"#!/bin/sh\n", 0o644)]),
     "unknown os": (
-        "os-release", lambda m: [*without(m, "usr/lib/os-release"), file("usr/lib/os-release", b"ID=arch\n")]),
+        "os-release",
+        lambda m: [*without(m, "usr/lib/os-release"), file("usr/lib/os-release", b"ID=arch\n")]),
     "missing tool": ("tools", lambda m: without(m, "usr/sbin/vtysh")),
     "uid 1000 taken": (
-        "uid-1000-free", lambda m: [*without(m, "etc/passwd"),
-                                    file("etc/passwd", b"root:x:0:0::/root:/bin/bash\nubuntu:x:1000:1000::/home/u:/bin/sh\n")]),
+        "uid-1000-free",
+        lambda m: [*without(m, "etc/passwd"),
+                   file("etc/passwd", b"root:x:0:0::/root:/bin/bash\nubuntu:x:1000:1000::/u:/bin/sh\n")]),
     "no sudo group": ("sudo-group", lambda m: [*without(m, "etc/group"), file("etc/group", b"root:x:0:\n")]),
     "no networker dir": ("networker-dir", lambda m: without(m, "etc/metal/networker")),
     "fstab is a symlink": (

@@ -28,7 +28,8 @@ def catalog(tmp_path: Path) -> dict[str, str]:
     rootfs = tmp_path / "rootfs"
     (rootfs / "etc").mkdir(parents=True)
     (rootfs / "etc/os-release").write_text("ID=debian\n")
-    return {"METAL_IMAGES_CATALOG": str(tmp_path / "catalog"), "METAL_IMAGES_OUTPUT": str(tmp_path / "images"),
+    return {"METAL_IMAGES_CATALOG": str(tmp_path / "catalog"),
+            "METAL_IMAGES_OUTPUT": str(tmp_path / "images"),
             "METAL_IMAGES_WORKDIR": str(tmp_path / "build"), "SOURCE_DATE_EPOCH": "1700000000",
             "ROOTFS": str(rootfs)}
 

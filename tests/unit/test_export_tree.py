@@ -12,9 +12,8 @@ from pathlib import Path
 import lz4.frame
 import pytest
 
-from metal_images.artifact import registry
+from metal_images.artifact import exporter, registry
 from metal_images.artifact.exporter import ImageIdentity, export_tree
-from metal_images.artifact import exporter
 from metal_images.artifact.tartree import TreeScan, scan_tree
 from metal_images.contract.report import check_archive
 from metal_images.errors import MetalImagesError
@@ -54,7 +53,8 @@ def make_tree(root: Path) -> Path:
     (root / "usr/lib/os-release").write_text('ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian 12"\n')
     os.symlink("../usr/lib/os-release", root / "etc/os-release")
     os.symlink("usr/bin", root / "bin")
-    (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/bash\n_apt:x:42:65534::/nonexistent:/usr/sbin/nologin\n")
+    (root / "etc/passwd").write_text(
+        "root:x:0:0:root:/root:/bin/bash\n_apt:x:42:65534::/nonexistent:/usr/sbin/nologin\n")
     (root / "usr/bin/bash").write_bytes(b"\x7fELF" + bytes(5000))
     (root / "usr/bin/bash").chmod(0o755)
     os.link(root / "usr/bin/bash", root / "usr/bin/rbash")
@@ -129,7 +129,8 @@ def test_only_what_metal_hammer_can_extract(tree: Path, tmp_path: Path, epoch: i
     result = export_tree(tree, tmp_path / "out", IDENTITY)
     members = read_tar(tmp_path / "out" / registry.IMAGE)
     names = [m.name for m in members]
-    assert all(m.type in (tarfile.DIRTYPE, tarfile.REGTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE) for m in members)
+    allowed = (tarfile.DIRTYPE, tarfile.REGTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE)
+    assert all(m.type in allowed for m in members)
     assert {"proc", "sys", "dev", "run"} <= set(names)
     assert not [n for n in names if n.split("/")[0] in ("proc", "sys", "dev", "run") and "/" in n]
     assert "tmp/a-fifo" not in names and ("tmp/a-fifo", "fifo") in result.skipped
@@ -196,7 +197,9 @@ def test_manifests(tree: Path, tmp_path: Path, epoch: int) -> None:
     assert build["export"]["source_date_epoch"] == epoch  # the environment wins over built_at
 
 
-def test_epoch_defaults_to_the_build_time(tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_epoch_defaults_to_the_build_time(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     result = export_tree(tree, tmp_path / "out", IDENTITY,
                          build_state={"built_at": "2024-01-01T00:00:00+00:00"})

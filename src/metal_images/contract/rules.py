@@ -156,12 +156,17 @@ def _climbs(parts: list[str]) -> bool:
     return False
 
 
-@rule("tar-names", "names are relative, without `..`, and never written through a symlink",
+@rule("tar-names", "names are relative, without `..`, unique, and never written through a symlink",
       needs_complete=False)
 def tar_names(facts: ArchiveFacts) -> Outcome:
     problems: list[str] = []
     symlinks: set[str] = set()
+    seen: set[str] = set()
     for entry in facts.entries:
+        if entry.type != "dir" and entry.name in seen:
+            # archiver v2 fails on an existing link name and writes a file *through* an earlier symlink
+            problems.append(f"{entry.raw_name} (appears twice)")
+        seen.add(entry.name)
         if entry.raw_name.startswith("/"):
             problems.append(f"{entry.raw_name} (absolute)")
         elif ".." in entry.raw_name.split("/"):
