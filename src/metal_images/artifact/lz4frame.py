@@ -35,7 +35,7 @@ BLOCK_SIZE = 4 << 20  # matches BLOCKSIZE_MAX4MB, one frame block per chunk
 END_MARK = b"\0\0\0\0"
 HEADER_SIZE = 7  # magic(4) FLG BD HC: no content size, no dictionary id
 MAGIC = b"\x04\x22\x4d\x18"
-MIN_LEVEL, MAX_LEVEL = 0, 16  # lz4frame: <3 fast mode, 3..12 high compression (12 = max)
+MIN_LEVEL, MAX_LEVEL = 0, 12  # lz4frame: <3 fast mode, 3..12 high compression
 
 
 def _frame(data: bytes | bytearray, level: int, content_checksum: bool) -> bytes:
