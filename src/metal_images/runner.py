@@ -98,13 +98,24 @@ def run(
     return Result(args, returncode, output)
 
 
-def capture(argv: Sequence[str | Path], **kwargs: object) -> str:
-    """Run a command and return its stdout only (stderr goes to the log on failure)."""
+def capture(
+    argv: Sequence[str | Path],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """Run a command and return its stdout only (stderr goes to the log on failure).
+
+    `env` lists only the variables to add or change; the rest is inherited.
+    """
     args = [str(a) for a in argv]
-    cwd = kwargs.get("cwd")
-    line = reproduce_line(args, cwd if isinstance(cwd, Path) else None, None)
+    line = reproduce_line(args, cwd, env)
     ui.detail(f"$ {line}")
-    proc = subprocess.run(args, cwd=cwd, capture_output=True, check=False)  # type: ignore[call-overload]
+    full_env = {**os.environ, **env} if env else None
+    try:
+        proc = subprocess.run(args, cwd=cwd, env=full_env, capture_output=True, check=False)
+    except FileNotFoundError as exc:
+        raise CommandError(f"command not found: {args[0]} (while running: {line})") from exc
     if proc.returncode != 0:
         raise CommandError(
             f"command failed with exit code {proc.returncode}: {args[0]}\n  reproduce with: {line}",

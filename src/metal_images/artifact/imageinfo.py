@@ -1,0 +1,126 @@
+"""image-info.json: what is in an image, read from its tree (os-release, kernel, packages,
+enabled services, users, size, file count). For people and for `store`/release notes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from metal_images.artifact.packages import Package, package_format
+from metal_images.artifact.tartree import TarStats, TreeScan
+from metal_images.contract.parsers import parse_os_release, parse_passwd
+
+MAX_HOPS = 40
+
+
+def resolve_in_root(root: Path, path: str) -> Path | None:
+    """Follow `path` inside `root` as a chroot would (absolute links restart at `root`).
+
+    Returns the host path of what it points to, or None if it does not exist.
+    """
+    pending = [p for p in PurePosixPath("/", path).parts[1:]]
+    current: list[str] = []
+    hops = 0
+    while pending:
+        part = pending.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if current:
+                current.pop()
+            continue
+        candidate = root.joinpath(*current, part)
+        if candidate.is_symlink():
+            hops += 1
+            if hops > MAX_HOPS:
+                return None
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                current = []
+            pending = [p for p in PurePosixPath(target).parts if p != "/"] + pending
+            continue
+        if not candidate.exists():
+            return None
+        current.append(part)
+    return root.joinpath(*current)
+
+
+def read_in_root(root: Path, path: str) -> str:
+    resolved = resolve_in_root(root, path)
+    if resolved is None or not resolved.is_file():
+        return ""
+    return resolved.read_text(errors="replace")
+
+
+def kernel_info(root: Path, os_id: str) -> dict[str, Any]:
+    boot = root / "boot"
+    maps = sorted(p.name for p in boot.glob("System.map-*")) if boot.is_dir() else []
+    info: dict[str, Any] = {"system_maps": [f"/boot/{m}" for m in maps]}
+    if len(maps) == 1:
+        kver = maps[0].removeprefix("System.map-")
+        initrd = f"initramfs-{kver}.img" if os_id in ("centos", "almalinux") else f"initrd.img-{kver}"
+        info["version"] = kver
+        info["kernel"] = f"/boot/vmlinuz-{kver}" if (boot / f"vmlinuz-{kver}").exists() else None
+        info["initrd"] = f"/boot/{initrd}" if (boot / initrd).exists() else None
+    return info
+
+
+def enabled_services(root: Path) -> dict[str, Any]:
+    """Units linked into *.wants / *.requires under /etc/systemd/system (what `enable` does)."""
+    system = root / "etc/systemd/system"
+    enabled: set[str] = set()
+    masked: set[str] = set()
+    if system.is_dir():
+        for folder in system.iterdir():
+            if folder.is_dir() and folder.name.endswith((".wants", ".requires")):
+                enabled.update(child.name for child in folder.iterdir())
+            elif folder.is_symlink() and os.readlink(folder) == "/dev/null":
+                masked.add(folder.name)
+    default = system / "default.target"
+    default_target = os.path.basename(os.readlink(default)) if default.is_symlink() else None
+    return {"default_target": default_target, "enabled": sorted(enabled), "masked": sorted(masked)}
+
+
+def image_info(
+    root: Path,
+    *,
+    image: dict[str, str],
+    packages: list[Package],
+    scan: TreeScan,
+    stats: TarStats,
+    compressed_size: int,
+    source_date_epoch: int,
+) -> dict[str, Any]:
+    os_release = parse_os_release(read_in_root(root, "/etc/os-release"))
+    users = [
+        {"name": u.name, "uid": u.uid, "gid": u.gid, "home": u.home, "shell": u.shell}
+        for u in parse_passwd(read_in_root(root, "/etc/passwd"))
+    ]
+    return {
+        "image": image,
+        "os_release": os_release,
+        "kernel": kernel_info(root, os_release.get("ID", "").lower()),
+        "packages": {
+            "format": package_format(root),
+            "count": len(packages),
+            "list": [{"name": p.name, "version": p.version, "arch": p.arch} for p in packages],
+        },
+        "services": enabled_services(root),
+        "users": users,
+        "size": {
+            "file_bytes": stats.file_bytes,
+            "tar_bytes": stats.tar_bytes,
+            "compressed_bytes": compressed_size,
+        },
+        "file_count": {
+            "entries": stats.entries,
+            "files": stats.files,
+            "directories": stats.dirs,
+            "symlinks": stats.symlinks,
+            "hardlinks": stats.hardlinks,
+        },
+        "left_out": [{"name": name, "type": kind} for name, kind in scan.skipped],
+        "source_date_epoch": source_date_epoch,
+    }

@@ -1,0 +1,96 @@
+"""`export` and `check`: turn a built tree into img.tar.lz4 + sidecars; check any image."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from metal_images import paths, ui
+from metal_images.artifact import registry
+from metal_images.artifact.channel import STABLE, image_dir, validate_channel
+from metal_images.artifact.exporter import (
+    DEFAULT_LEVEL,
+    ImageIdentity,
+    default_threads,
+    export_tree,
+    load_build_state,
+)
+from metal_images.artifact.lz4frame import MAX_LEVEL, MIN_LEVEL
+from metal_images.catalog import load_catalog
+from metal_images.contract.report import check_archive
+from metal_images.errors import ConfigError
+
+
+def _channel(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    return validate_channel(value)
+
+
+@click.command("export")
+@click.argument("name")
+@click.option("--channel", default=STABLE, show_default=True, callback=_channel,
+              help="stable | pull_requests/<pr>-<branch> | <YYYYMMDD>")
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Store root to write into [default: images/ of the checkout]")
+@click.option("--level", type=click.IntRange(MIN_LEVEL, MAX_LEVEL), default=DEFAULT_LEVEL, show_default=True,
+              help="LZ4 level: <3 fast mode, 3-12 high compression (lz4 -9 = 9).")
+@click.option("--threads", type=click.IntRange(1, 64), default=None,
+              help="Compression threads [default: all CPUs]; the output is the same for any count.")
+@click.option("--rootfs", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Export this tree instead of the built one (build/<name>/rootfs).")
+def export(name: str, channel: str, output: Path | None, level: int, threads: int | None,
+           rootfs: Path | None) -> None:
+    """Write images/<channel>/<os>/<version>/ from the built tree of image NAME.
+
+    \b
+    Files (see artifact/registry.py):
+      img.tar.lz4              deterministic tar of the tree, one LZ4 frame
+      img.tar.lz4.md5/.sha256/.sha512   md5sum format, computed while writing
+      packages.txt             dpkg -l (rpm -qa for RPM images)
+      sbom.cdx.json            CycloneDX SBOM from the package database
+      image-info.json          os-release, kernel, packages, services, users, sizes
+      build.json               stage keys, parent, args, tool versions
+
+    Everything is written to a temporary directory and renamed into place.
+    mtimes are clamped to SOURCE_DATE_EPOCH (default: the build's finish time), so two
+    exports of the same tree are byte-identical.
+    """
+    spec = load_catalog().get(name)
+    root = rootfs or paths.rootfs_dir(spec.family)
+    if not root.is_dir():
+        raise ConfigError(f"{name} is not built: {root} does not exist (run `metal-images build {name}`)")
+    target = image_dir(output or paths.output_dir(), channel, spec.name, spec.version)
+    identity = ImageIdentity(spec.family, spec.name, spec.version, channel)
+    with ui.step(f"export {name} -> {target}"):
+        result = export_tree(root, target, identity, level=level, threads=threads or default_threads(),
+                             build_state=load_build_state(spec.family))
+    d = result.digests
+    ui.info(f"{target / registry.IMAGE}: {d.size / 1e6:.1f} MB ({result.stats.entries} entries, "
+            f"{d.content_size / 1e6:.1f} MB tar), md5 {d.md5}")
+    click.echo(str(target / registry.IMAGE))
+
+
+@click.command("check")
+@click.argument("source", metavar="PATH_OR_URL")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--role", type=click.Choice(["machine", "firewall"]), default=None,
+              help="Which tool set to require [default: guessed from the image].")
+@click.option("--strict", is_flag=True, help="Warnings and skipped rules fail too.")
+def check(source: str, as_json: bool, role: str | None, strict: bool) -> None:
+    """Check an img.tar.lz4 (file or http(s) URL) against the metal-stack contract.
+
+    One streaming pass (a URL is never saved to disk) collects what the rules need; the
+    .md5/.sha256/.sha512 sidecars are read beside it. Exit code 0 only if no rule fails
+    (with --strict: only if every rule passes). Warnings are conventions, not breakage.
+    """
+    report = check_archive(source, role=role)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(strict=strict), indent=2))
+    else:
+        report.render(Console(highlight=False, soft_wrap=False))
+    raise SystemExit(0 if report.ok(strict=strict) else 1)
+
+
+COMMANDS = [export, check]

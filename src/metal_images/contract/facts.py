@@ -1,0 +1,115 @@
+"""What one streaming pass over an image archive collects for the contract rules.
+
+Metadata of every tar entry (in archive order), the contents of the few small files the
+rules read, the first bytes of each kernel, the digests of the compressed bytes and what
+went wrong in the LZ4 or tar layer. Rules only look at these facts, never at the stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+MAX_HOPS = 40
+
+
+@dataclass(slots=True)
+class ArchiveEntry:
+    index: int
+    raw_name: str  # as stored in the archive
+    name: str  # normalized: no leading "/" or "./", no trailing "/"
+    type: str  # dir, file, symlink, hardlink, chr, blk, fifo, contiguous, sparse, unknown(<flag>)
+    mode: int
+    size: int
+    linkname: str
+    uid: int
+    gid: int
+
+
+def normalize(name: str) -> str:
+    return "/".join(p for p in name.split("/") if p not in ("", "."))
+
+
+@dataclass
+class ArchiveFacts:
+    source: str
+    entries: list[ArchiveEntry] = field(default_factory=list)
+    by_name: dict[str, ArchiveEntry] = field(default_factory=dict)
+    contents: dict[str, bytes] = field(default_factory=dict)  # normalized name -> (head of) data
+    global_headers: int = 0
+    digests: dict[str, str] = field(default_factory=dict)  # of the compressed bytes
+    compressed_size: int = 0
+    tar_size: int = 0
+    lz4_error: str | None = None
+    tar_error: str | None = None
+    sidecars: dict[str, str | None] = field(default_factory=dict)  # md5 -> text (None: absent)
+    sidecar_errors: dict[str, str] = field(default_factory=dict)
+    role: str | None = None  # machine / firewall, given or guessed
+    parents: set[str] = field(default_factory=set)  # directories implied by entry names
+
+    @property
+    def complete(self) -> bool:
+        """Both layers were read to their end without error."""
+        return self.lz4_error is None and self.tar_error is None
+
+    def add(self, entry: ArchiveEntry) -> None:
+        self.entries.append(entry)
+        self.by_name[entry.name] = entry
+        parent = entry.name.rpartition("/")[0]
+        while parent and parent not in self.parents:
+            self.parents.add(parent)
+            parent = parent.rpartition("/")[0]
+
+    def resolve(self, path: str) -> ArchiveEntry | None:
+        """The entry `path` names inside the image, following symlinks as a chroot does
+        (absolute targets restart at the root) and hardlinks to their first name."""
+        pending = [p for p in PurePosixPath(path).parts if p != "/"]
+        current: list[str] = []
+        hops = 0
+        entry: ArchiveEntry | None = None
+        while pending:
+            part = pending.pop(0)
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if current:
+                    current.pop()
+                continue
+            joined = "/".join([*current, part])
+            entry = self.by_name.get(joined)
+            if entry is None:
+                if joined not in self.parents:
+                    return None
+                current.append(part)  # a directory without an entry of its own (tar allows it)
+                continue
+            if entry.type == "symlink":
+                hops += 1
+                if hops > MAX_HOPS:
+                    return None
+                if entry.linkname.startswith("/"):
+                    current = []
+                target = [p for p in PurePosixPath(entry.linkname).parts if p != "/"]
+                pending = target + pending
+                entry = None
+                continue
+            current.append(part)
+        if entry is None and not current:
+            return self.by_name.get("")  # the root itself, if the archive has an entry for it
+        if entry is not None and entry.type == "hardlink":
+            return self.by_name.get(normalize(entry.linkname))
+        return entry
+
+    def text(self, path: str) -> str | None:
+        """The content of a captured file (following links), or None."""
+        entry = self.resolve(path)
+        if entry is None or entry.name not in self.contents:
+            return None
+        return self.contents[entry.name].decode("utf-8", errors="replace")
+
+    def exists(self, path: str, kind: str | None = None) -> bool:
+        entry = self.resolve(path)
+        return entry is not None and (kind is None or entry.type == kind)
+
+    def is_executable_file(self, path: str) -> bool:
+        entry = self.resolve(path)
+        return entry is not None and entry.type == "file" and bool(entry.mode & 0o111)
