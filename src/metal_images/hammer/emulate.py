@@ -24,6 +24,7 @@ class Installed:
     initrd: Path | None
     config: dict[str, Any]
     install_log: Path
+    os_id: str  # ID from the image's /etc/os-release
 
 
 def install_image(artifact_url: str, work: Path, config: dict[str, Any], userdata: str | None,
@@ -53,6 +54,7 @@ def install_image(artifact_url: str, work: Path, config: dict[str, Any], userdat
                     ui.info(f"{entries} tar entries")
             finally:
                 download.unlink(missing_ok=True)
+            os_id = read_os_id(root)
             inputs.write_installer_inputs(root, config, userdata)
             with ui.step("install: run the image's installer in a chroot"):
                 log = install.run_installer(root, from_ci=not uefi)
@@ -64,7 +66,7 @@ def install_image(artifact_url: str, work: Path, config: dict[str, Any], userdat
             if uefi and not (root / "boot/efi/EFI").is_dir():
                 raise MetalImagesError("--uefi: the installer put no EFI boot loader on /boot/efi")
             disk.fill_unmounted(root, unmounted)
-    return Installed(image, info, kernel, initrd, config, install_log)
+    return Installed(image, info, kernel, initrd, config, install_log, os_id)
 
 
 def artifact_source(artifact: Path) -> tuple[Path, str]:
@@ -74,3 +76,14 @@ def artifact_source(artifact: Path) -> tuple[Path, str]:
     if not artifact.with_name(artifact.name + ".md5").is_file():
         raise MetalImagesError(f"artifact {artifact} has no {artifact.name}.md5 beside it")
     return artifact.parent, artifact.name
+
+
+def read_os_id(root: Path) -> str:
+    path = root / "etc/os-release"
+    if not path.exists() and (root / "usr/lib/os-release").exists():
+        path = root / "usr/lib/os-release"
+    for line in path.read_text(errors="replace").splitlines() if path.exists() else []:
+        key, _, value = line.partition("=")
+        if key.strip() == "ID":
+            return value.strip().strip('"').lower()
+    raise MetalImagesError(f"the image has no ID in /etc/os-release ({path})")
