@@ -24,7 +24,8 @@ def _archive(path: Path, members: list[tuple[tarfile.TarInfo, bytes | None]], *,
     return path
 
 
-def _info(name: str, kind: bytes, mode: int, *, size: int = 0, link: str = "", uid: int = 0) -> tarfile.TarInfo:
+def _info(name: str, kind: bytes, mode: int, *, size: int = 0, link: str = "",
+          uid: int = 0) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.type = kind
     info.mode = mode

@@ -55,7 +55,8 @@ def test_inputs_written_0600(tmp_path: Path) -> None:
 
 def test_fstab_as_the_hammer_writes_it() -> None:
     efi, root = DEFAULT_LAYOUT
-    entries = fstab_entries([Filesystem(efi, "/dev/loop0p1", "C236-297F"), Filesystem(root, "/dev/loop0p2", "r")])
+    entries = fstab_entries([Filesystem(efi, "/dev/loop0p1", "C236-297F"),
+                             Filesystem(root, "/dev/loop0p2", "r")])
     assert [e.line() for e in entries] == ["UUID=r / ext4 defaults 0 1",
                                            "UUID=C236-297F /boot/efi vfat defaults 0 2"]
 

@@ -31,7 +31,8 @@ def _context(config: pytest.Config) -> CheckContext:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Checks that do not apply to this role/OS are not run at all (and not counted)."""
     ctx = _context(config)
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         roles = item.get_closest_marker("roles")
         os_ids = item.get_closest_marker("os_ids")

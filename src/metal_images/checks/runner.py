@@ -47,7 +47,8 @@ class _Collector:
                                             message.strip().splitlines()[0] if message.strip() else ""))
 
 
-def run_checks(ctx: CheckContext, *, address: str, ssh_config: Path, key: Path, out: Path) -> list[CheckResult]:
+def run_checks(ctx: CheckContext, *, address: str, ssh_config: Path, key: Path,
+               out: Path) -> list[CheckResult]:
     """Run every check that applies to ctx.role/ctx.os_id; write a JUnit XML report."""
     out.mkdir(parents=True, exist_ok=True)
     context_file = ctx.save(out / "check-context.json")

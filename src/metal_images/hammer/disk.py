@@ -133,18 +133,36 @@ def host_supports(fstype: str) -> bool:
 
 
 @contextmanager
-def mounted(filesystems: list[Filesystem], root: Path) -> Iterator[list[Filesystem]]:
+def fuse_fat_mount(device: str, target: Path) -> Iterator[Path]:
+    """Mount a FAT file system read-write through FUSE (fusefat), for hosts without vfat."""
+    target.mkdir(parents=True, exist_ok=True)
+    run(["fusefat", "-o", f"rw+,fsname={device}", device, str(target)])
+    try:
+        yield target
+    finally:
+        run(["umount", str(target)], check=False)
+        if chroot.is_mounted(target):
+            run(["umount", "--lazy", str(target)], check=False)
+
+
+@contextmanager
+def mounted(filesystems: list[Filesystem], root: Path, *,
+            fat_via_fuse: bool = False) -> Iterator[list[Filesystem]]:
     """Mount every file system under `root` in the hammer's order; unmount in reverse.
 
     Yields the file systems the host kernel cannot mount (vfat on some hosts): they stay
     plain directories in the root file system and `fill_unmounted()` copies them over
-    with mtools once the installer is done.
+    with mtools once the installer is done. `fat_via_fuse` mounts them with fusefat
+    instead (grub-install needs a mounted FAT file system).
     """
     unmounted: list[Filesystem] = []
     with ExitStack() as stack:
         for fs in mount_order(filesystems):
             target = root / fs.partition.mountpoint.lstrip("/")
             if fs.partition.fstype == "vfat" and not host_supports("vfat"):
+                if fat_via_fuse:
+                    stack.enter_context(fuse_fat_mount(fs.device, target))
+                    continue
                 target.mkdir(parents=True, exist_ok=True)
                 unmounted.append(fs)
                 continue

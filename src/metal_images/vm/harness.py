@@ -7,7 +7,6 @@ Phases (each timed): install (hammer emulation) -> boot to SSH -> checks. Output
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import time
 from collections.abc import Iterator

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from metal_images.runner import Result, run
 
@@ -33,8 +33,6 @@ def network_namespace(name: str) -> Iterator[str]:
     finally:
         # only processes inside the namespace this test created
         for pid in _pids_in(name):
-            try:
+            with suppress(ProcessLookupError):
                 os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
         run(["ip", "netns", "delete", name], check=False)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -40,7 +41,7 @@ ENDPOINT_TEXT = "metal-images test endpoint\n"
 @dataclass(frozen=True)
 class Switch:
     namespace: str
-    state: Path
+    state: Path  # FRR's sockets (vtysh --vty_socket), config and pid files
     ports: tuple[str, ...] = PORTS
 
     def vtysh(self, command: str) -> str:
@@ -104,27 +105,31 @@ def running_switch(name: str, state: Path) -> Iterator[Switch]:
             ns_run(ns, ["ip", "link", "set", port, "up"])
         for key in ("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"):
             ns_run(ns, ["sysctl", "-qw", f"{key}=1"])
-        conf = state / "frr.conf"
+        # the daemons drop to the frr user: their files live in a directory of their own that
+        # user can reach (the log directory may sit below a 0700 directory)
+        runtime = Path(tempfile.mkdtemp(prefix=f"{name}-frr-"))
+        stack.callback(shutil.rmtree, runtime, True)
+        shutil.chown(runtime, "frr", "frr")
+        conf = runtime / "frr.conf"
         conf.write_text(frr_config(PORTS))
-        zsock = state / "zserv.api"
-        # the daemons drop to the frr user; their sockets and pid files live in `state`
-        shutil.chown(state, "frr", "frr")
-        common = ["-z", str(zsock), "--vty_socket", str(state), "-P", "0"]
+        shutil.copyfile(conf, state / "frr.conf")
+        zsock = runtime / "zserv.api"
+        common = ["-z", str(zsock), "--vty_socket", str(runtime), "-P", "0"]
         zebra_log = state / "zebra.log"
         zebra = stack.enter_context(background(
-            ns_argv(ns, [str(FRR_DIR / "zebra"), "-f", str(conf), "-i", str(state / "zebra.pid"), *common]),
+            ns_argv(ns, [str(FRR_DIR / "zebra"), "-f", str(conf), "-i", str(runtime / "zebra.pid"), *common]),
             zebra_log, name="zebra"))
         _wait(lambda: zsock.exists() or zebra.poll() is not None, 30, "zebra")
         require_running(zebra, "zebra", zebra_log)
         bgpd_log = state / "bgpd.log"
         bgpd = stack.enter_context(background(
-            ns_argv(ns, [str(FRR_DIR / "bgpd"), "-f", str(conf), "-i", str(state / "bgpd.pid"), *common]),
+            ns_argv(ns, [str(FRR_DIR / "bgpd"), "-f", str(conf), "-i", str(runtime / "bgpd.pid"), *common]),
             bgpd_log, name="bgpd"))
         dns_log = state / "dnsmasq.log"
         dnsmasq = stack.enter_context(background(ns_argv(ns, [
             "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
             "--bind-interfaces", f"--listen-address={SERVICE_ADDRESS}",
-                         f"--pid-file={state / 'dnsmasq.pid'}", "--log-queries", "--log-facility=-",
+                         f"--pid-file={runtime / 'dnsmasq.pid'}", "--log-queries", "--log-facility=-",
             f"--host-record={ENDPOINT_NAME},{ENDPOINT_ADDRESS}",
             f"--host-record={SWITCH_NAME},{SERVICE_ADDRESS}",
         ]), dns_log, name="dnsmasq"))
@@ -142,4 +147,4 @@ def running_switch(name: str, state: Path) -> Iterator[Switch]:
         for proc, what, log in ((bgpd, "bgpd", bgpd_log), (dnsmasq, "dnsmasq", dns_log),
                                 (http, "http endpoint", http_log), (sntp, "sntp", ntp_log)):
             require_running(proc, what, log)
-        yield Switch(ns, state)
+        yield Switch(ns, runtime)
