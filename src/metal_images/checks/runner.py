@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from metal_images.errors import MetalImagesError
+
 from .context import CheckContext
 
 PROPERTIES = Path(__file__).resolve().parent / "properties.py"
@@ -60,5 +62,10 @@ def run_checks(ctx: CheckContext, *, address: str, ssh_config: Path, key: Path,
         f"--metal-context={context_file}", f"--junitxml={out / 'junit.xml'}",
         "-o", "junit_family=xunit2", "-o", "junit_suite_name=metal-images-test",
     ]
-    pytest.main(args, plugins=[collector])
+    code = pytest.main(args, plugins=[collector])
+    if code == pytest.ExitCode.INTERRUPTED:
+        raise KeyboardInterrupt("property checks interrupted")
+    broken = (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED)
+    if code in broken:
+        raise MetalImagesError(f"the property checks could not run (pytest exit code {int(code)})")
     return collector.results

@@ -7,7 +7,6 @@ Layout as metal-hammer's default for machines: partition 1 `efi` (vfat), partiti
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -133,37 +132,21 @@ def host_supports(fstype: str) -> bool:
 
 
 @contextmanager
-def fuse_fat_mount(device: str, target: Path) -> Iterator[Path]:
-    """Mount a FAT file system read-write through FUSE (fusefat), for hosts without vfat."""
-    target.mkdir(parents=True, exist_ok=True)
-    run(["fusefat", "-o", f"rw+,fsname={device}", device, str(target)])
-    try:
-        yield target
-    finally:
-        run(["umount", str(target)], check=False)
-        if chroot.is_mounted(target):
-            run(["umount", "--lazy", str(target)], check=False)
-
-
-@contextmanager
-def mounted(filesystems: list[Filesystem], root: Path, *,
-            fat_via_fuse: bool = False) -> Iterator[list[Filesystem]]:
+def mounted(filesystems: list[Filesystem], root: Path) -> Iterator[list[Filesystem]]:
     """Mount every file system under `root` in the hammer's order; unmount in reverse.
 
-    Yields the file systems the host kernel cannot mount (vfat on some hosts): they stay
-    plain directories in the root file system and `fill_unmounted()` copies them over
-    with mtools once the installer is done. `fat_via_fuse` mounts them with fusefat
-    instead (grub-install needs a mounted FAT file system).
+    Yields the file systems the host kernel cannot mount (vfat on some hosts). Those get a
+    tmpfs whose mount source is the partition's device: grub-install finds the device
+    through /proc/self/mountinfo and probes FAT there (it refuses anything else), while
+    the files land in the tmpfs; `fill_unmounted()` copies them into the FAT file
+    system with mtools once the installer is done.
     """
     unmounted: list[Filesystem] = []
     with ExitStack() as stack:
         for fs in mount_order(filesystems):
             target = root / fs.partition.mountpoint.lstrip("/")
             if fs.partition.fstype == "vfat" and not host_supports("vfat"):
-                if fat_via_fuse:
-                    stack.enter_context(fuse_fat_mount(fs.device, target))
-                    continue
-                target.mkdir(parents=True, exist_ok=True)
+                stack.enter_context(chroot.mount(fs.device, target, fstype="tmpfs", options="mode=0755"))
                 unmounted.append(fs)
                 continue
             stack.enter_context(chroot.mount(fs.device, target, fstype=fs.partition.fstype))
@@ -171,19 +154,14 @@ def mounted(filesystems: list[Filesystem], root: Path, *,
 
 
 def fill_unmounted(root: Path, unmounted: list[Filesystem]) -> None:
-    """Copy what the installer wrote below an unmountable vfat mount point into the
-    partition (mcopy), then empty the directory, so the booted system sees the same."""
+    """Copy what the installer wrote into the staging tmpfs of an unmountable vfat
+    file system into the partition itself (mcopy)."""
     for fs in unmounted:
         source = root / fs.partition.mountpoint.lstrip("/")
         entries = sorted(source.iterdir())
         if entries:
             run(["mcopy", "-s", "-p", "-i", fs.device, *map(str, entries), "::/"],
                 env={"MTOOLS_SKIP_CHECK": "1"})
-        for entry in entries:
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
 
 
 def root_uuid(filesystems: list[Filesystem]) -> str:

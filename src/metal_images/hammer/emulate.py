@@ -42,7 +42,7 @@ def install_image(artifact_url: str, work: Path, config: dict[str, Any], userdat
             filesystems = disk.format_disk(loop)
         config = {**config, "root_uuid": disk.root_uuid(filesystems)}
         with tempfile.TemporaryDirectory(prefix="hammer-rootfs-", dir=work) as mnt, \
-                disk.mounted(filesystems, Path(mnt), fat_via_fuse=uefi) as unmounted:
+                disk.mounted(filesystems, Path(mnt)) as unmounted:
             root = Path(mnt)
             inputs.write_disk_json(root, filesystems)
             download = work / "os.tgz"  # the hammer's (misnamed) download file
