@@ -70,7 +70,6 @@ def test_command(image: str, role: str | None, uefi: bool, keep: bool, install_y
         userdata=userdata or harness.default_userdata(chosen_role), boot_timeout=boot_timeout)
     target = out or paths.image_work_dir(label) / ("test-uefi" if uefi else "test")
     report = harness.run_test(artifact, target, options)
-    ui.console.print(harness.summary_table(report))
     ui.info(f"report: {target}/summary.txt, {target}/junit.xml, console: {target}/console.log")
     if not report.ok:
         raise MetalImagesError(f"{len(report.failed)} of {len(report.results)} checks failed "

@@ -123,6 +123,7 @@ def run_test(artifact: str, out: Path, options: TestOptions) -> TestReport:
                     report.results = run_checks(ctx, address=vm.ssh.address, ssh_config=vm.ssh.config,
                                                 key=key.private_key_path, out=out)
                 write_report(report)
+                ui.console.print(summary_table(report))
                 if options.keep:
                     hold(vm)
     finally:

@@ -50,7 +50,7 @@ def _console_tail(log: Path, lines: int = 25) -> str:
 def booted(installed: Installed, work: Path, key: Path, *, uefi: bool,
            boot_timeout: float | None = None) -> Iterator[VmSession]:
     """Start the switch and the VM, wait for SSH; tear both down when the block ends."""
-    use_kvm = qemu.kvm_works()
+    use_kvm = qemu.kvm_works(installed.kernel)
     timeout = boot_timeout or (BOOT_TIMEOUT_KVM if use_kvm else BOOT_TIMEOUT_TCG)
     console = work / "console.log"
     serial0 = work / "serial0.log"
