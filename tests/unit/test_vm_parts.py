@@ -47,3 +47,13 @@ def test_qemu_argv_uefi(tmp_path: Path) -> None:
     argv = qemu.qemu_argv(spec, use_kvm=True)
     assert "-kernel" not in argv and "kvm" in argv
     assert any(a.startswith("if=pflash") and str(tmp_path / "vars") in a for a in argv)
+
+
+def test_check_names_drop_the_host_parameter() -> None:
+    from metal_images.checks.runner import _Collector
+
+    collector = _Collector("ssh://10.1.0.1")
+    assert collector._name("properties.py::test_hostname[ssh://10.1.0.1]") == "test_hostname"
+    assert collector._name("properties.py::test_sysctl[ssh://10.1.0.1-kernel.printk]") == \
+        "test_sysctl[kernel.printk]"
+    assert collector._name("properties.py::test_service[ssh://10.1.0.1-frr-True]") == "test_service[frr-True]"
