@@ -20,7 +20,8 @@ def resolve_artifact(name: str) -> tuple[str, str, str | None]:
     from metal_images.catalog import load_catalog
 
     spec = load_catalog().get(name)
-    candidates = sorted(paths.output_dir().glob(f"*/{spec.name}/{spec.version}*/img.tar.lz4"),
+    # <channel> may have two levels (pull_requests/<slug>): search below the output dir
+    candidates = sorted(paths.output_dir().glob(f"**/{spec.name}/{spec.version}*/img.tar.lz4"),
                         key=lambda p: p.stat().st_mtime)
     if not candidates:
         raise ConfigError(f"no export of {name} under {paths.output_dir()}/<channel>/{spec.name}/"
