@@ -11,7 +11,7 @@ APT_PACKAGES=(
   # export/check: the reference tools our output must satisfy
   lz4 tar coreutils
   # test: hammer emulation (disk, partitions, file systems), boot, switch
-  qemu-system-x86 qemu-utils ovmf gdisk fdisk dosfstools e2fsprogs mdadm kpartx
+  qemu-system-x86 qemu-utils ovmf gdisk fdisk dosfstools mtools e2fsprogs mdadm kpartx
   frr dnsmasq-base iproute2 openssh-client
   # store/cache-sync benchmarks compare against these
   nginx-light curl
