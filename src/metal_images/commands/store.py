@@ -88,7 +88,7 @@ def publish_cmd(
       metal-images publish debian --channel pull_requests/42-fix-grub --dry-run
     """
     target = parse_channel(channel)
-    backend = open_store(store_url, endpoint_url=endpoint_url, create=not dry_run)
+    backend = open_store(store_url, endpoint_url=endpoint_url, create=not dry_run, missing_ok=dry_run)
     for name in images:
         local = read_local_set(resolve_source(name, target))
         with ui.step(f"publish {local.os}/{local.version} to {backend.url}/{target.path}"):
@@ -261,26 +261,25 @@ def store_ls(store_url: str | None, endpoint_url: str | None, channel: str | Non
         ]
         click.echo(json.dumps(rows, indent=2))
         return
-    table = Table(
-        "OS", "VERSION", "CHANNEL", "IMAGE", "TOTAL", "FILES", "STATE", "MODIFIED", title=backend.url
-    )
-    for s in sets:
-        state = "complete" if s.complete else f"[red]INCOMPLETE[/red] (no {', '.join(s.missing)})"
-        modified = s.modified.strftime("%Y-%m-%d %H:%M") if s.modified else ""
-        table.add_row(
-            s.ref.os,
-            s.ref.version,
-            s.ref.channel.path,
-            _human(s.image_size),
-            _human(s.size),
-            str(len(s.files)),
-            state,
-            modified,
-        )
     if not sets:
         ui.info(f"{backend.url}: no images")
         return
+    table = Table(title=backend.url)
+    for column in ("OS", "VERSION", "CHANNEL"):
+        table.add_column(column, no_wrap=True)
+    for column in ("IMAGE", "TOTAL", "FILES"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("STATE", no_wrap=True, min_width=10)
+    table.add_column("MODIFIED (UTC)")
+    for s in sets:
+        state = "complete" if s.complete else "[red]INCOMPLETE[/red]"
+        modified = s.modified.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if s.modified else ""
+        row = (s.ref.os, s.ref.version, s.ref.channel.path, _human(s.image_size), _human(s.size))
+        table.add_row(*row, str(len(s.files)), state, modified)
     ui.console.print(table)
+    for s in sets:
+        if not s.complete:
+            ui.info(f"INCOMPLETE {s.ref.short}: no {', '.join(s.missing)} (not picked up; re-run publish)")
 
 
 @store_group.command("diff")

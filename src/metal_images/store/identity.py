@@ -42,8 +42,7 @@ def api_identity(os_name: str, version: str, date: str) -> ApiIdentity:
     return ApiIdentity(api_os, f"{match['major']}.{minor}.{date}")
 
 
-def display_name(identity: ApiIdentity, date: str) -> str:
+def display_name(identity: ApiIdentity, version: str, date: str) -> str:
     """`Ubuntu 24.04 20261125` (upstream's naming), `Firewall Ubuntu 3.0 20261125`."""
     words = " ".join(w.capitalize() for w in identity.os.split("-"))
-    major_minor = identity.semver.rsplit(".", 1)[0]
-    return f"{words} {major_minor} {date}"
+    return f"{words} {version.split('-', 1)[0]} {date}"

@@ -17,7 +17,10 @@ def default_store_url() -> str:
     return os.environ.get("METAL_IMAGES_STORE") or str(paths.repo_root() / "out" / "store")
 
 
-def open_store(url: str | None = None, *, endpoint_url: str | None = None, create: bool = False) -> Backend:
+def open_store(
+    url: str | None = None, *, endpoint_url: str | None = None, create: bool = False, missing_ok: bool = False
+) -> Backend:
+    """`create`: make a missing store directory; `missing_ok`: treat it as empty (dry runs)."""
     url = url or default_store_url()
     parsed = urlparse(url)
     if parsed.scheme == "s3":
@@ -37,6 +40,8 @@ def open_store(url: str | None = None, *, endpoint_url: str | None = None, creat
     if root.exists() and not root.is_dir():
         raise ConfigError(f"store '{url}': {root} is not a directory")
     if not root.exists():
+        if missing_ok:
+            return FileBackend(root)
         if not create:
             raise ConfigError(f"store '{url}': directory {root} does not exist")
         root.mkdir(parents=True)

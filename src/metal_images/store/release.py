@@ -145,7 +145,7 @@ def api_entries(images: list[ReleasedImage], base_url: str, expiration: dt.date 
         identity = api_identity(image.ref.os, image.ref.version, image.date)
         entry: dict[str, object] = {
             "id": identity.id,
-            "name": display_name(identity, image.date),
+            "name": display_name(identity, image.ref.version, image.date),
             "url": base_url + image.ref.key(IMAGE),
             "features": image.features,
             "classification": image.classification,
