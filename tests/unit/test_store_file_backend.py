@@ -8,7 +8,7 @@ import pytest
 
 from metal_images.artifact.registry import IMAGE, MD5, PACKAGES
 from metal_images.errors import ConfigError, MetalImagesError
-from metal_images.store.file_backend import FileBackend
+from metal_images.store.file_backend import FileBackend, file_sha256
 from metal_images.store.local_set import read_local_set
 from metal_images.store.open import open_store
 from metal_images.store.sample import make_artifact_set
@@ -103,3 +103,17 @@ def test_open_store_urls(tmp_path: Path) -> None:
         open_store("ftp://host/x")
     with pytest.raises(ConfigError, match="absolute path"):
         open_store("file://relative/x")
+
+
+def test_recorded_checksums_are_trusted_only_while_the_file_is_unchanged(tmp_path: Path) -> None:
+    backend = FileBackend(tmp_path / "store")
+    source = tmp_path / "blob"
+    source.write_bytes(b"content")
+    backend.put_file("k/blob", source, sha256="ab" * 32, md5="cd" * 16, progress=None)
+    info = backend.stat("k/blob")
+    assert info is not None and (info.sha256, info.md5) == ("ab" * 32, "cd" * 16)
+    assert backend.sha256("k/blob") == "ab" * 32  # from the record, not from hashing
+    (tmp_path / "store/k/blob").write_bytes(b"changed behind our back")
+    info = backend.stat("k/blob")
+    assert info is not None and info.sha256 is None
+    assert backend.sha256("k/blob") == file_sha256(tmp_path / "store/k/blob")

@@ -4,10 +4,15 @@ Writes go to a hidden temp file in the target folder and are renamed into place,
 reader (serve, cache-sync) never sees half a file; listings skip hidden names.
 Release copies are hardlinks (instant, no extra space); safe because no object is ever
 modified in place, only replaced by rename.
+
+Checksums recorded at upload live in an extended attribute together with the file's size
+and mtime; a re-publish trusts them only while both still match (else it hashes the file),
+so skipping an unchanged GiB image costs a stat, not a read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import hashlib
@@ -21,6 +26,27 @@ from metal_images.store.backend import ObjectInfo, Progress
 from metal_images.store.layout import check_key, check_prefix
 
 CHUNK = 8 << 20
+XATTR = "user.metal-images.checksums"
+
+
+def _record_checksums(fd: int, sha256: str, md5: str) -> None:
+    """Remember the checksums for this exact content (size + mtime); best effort."""
+    if not sha256:
+        return
+    st = os.fstat(fd)
+    value = f"{sha256} {md5 or '-'} {st.st_size} {st.st_mtime_ns}".encode()
+    with contextlib.suppress(OSError):  # no user xattrs here: a re-publish hashes instead
+        os.setxattr(fd, XATTR, value)
+
+
+def _recorded_checksums(path: Path, st: os.stat_result) -> tuple[str | None, str | None]:
+    try:
+        sha256, md5, size, mtime = os.getxattr(path, XATTR).decode().split()
+    except (OSError, ValueError):
+        return None, None
+    if int(size) != st.st_size or int(mtime) != st.st_mtime_ns:
+        return None, None  # changed behind our back: the record is stale
+    return sha256, None if md5 == "-" else md5
 
 
 def file_sha256(path: Path) -> str:
@@ -42,9 +68,9 @@ class FileBackend:
     def _info(self, key: str, path: Path) -> ObjectInfo:
         st = path.stat()
         modified = dt.datetime.fromtimestamp(st.st_mtime, tz=dt.UTC)
-        return ObjectInfo(
-            key=key, size=st.st_size, modified=modified, etag=f"{st.st_mtime_ns:x}-{st.st_size:x}"
-        )
+        sha256, md5 = _recorded_checksums(path, st)
+        etag = f"{st.st_mtime_ns:x}-{st.st_size:x}"
+        return ObjectInfo(key, st.st_size, modified, etag, sha256, md5)
 
     def stat(self, key: str) -> ObjectInfo | None:
         path = self.path(key)
@@ -66,8 +92,10 @@ class FileBackend:
                 yield self._info(path.relative_to(self.root).as_posix(), path)
 
     def sha256(self, key: str) -> str | None:
-        path = self.path(key)
-        return file_sha256(path) if path.is_file() else None
+        info = self.stat(key)
+        if info is None:
+            return None
+        return info.sha256 or file_sha256(self.path(key))
 
     def read_bytes(self, key: str) -> bytes:
         try:
@@ -97,6 +125,7 @@ class FileBackend:
                         progress(sent)
             os.fchmod(fd, 0o644)
             os.fsync(fd)
+            _record_checksums(fd, sha256, md5)
             os.close(fd)
             fd = -1
             os.replace(temp, target)
@@ -119,7 +148,9 @@ class FileBackend:
             except OSError as exc:
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                     raise
-                self.put_file(dest_key, source, sha256="", md5="", progress=None)
+                info = self.stat(source_key)
+                sha, md5 = (info.sha256 or "", info.md5 or "") if info else ("", "")
+                self.put_file(dest_key, source, sha256=sha, md5=md5, progress=None)
                 return
             os.replace(temp, target)
         except BaseException:

@@ -25,7 +25,8 @@ from metal_images.store.layout import check_key, check_prefix
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
-TRANSFER = TransferConfig(multipart_threshold=64 << 20, multipart_chunksize=64 << 20, max_concurrency=4)
+# boto3's defaults (8 MiB parts, 10 threads) above 8 MiB; kept explicit for the copy too
+TRANSFER = TransferConfig()
 
 
 def _content_type(key: str) -> str:
