@@ -258,3 +258,49 @@ def test_killed_republish_never_pairs_the_old_md5_with_the_new_image(store: Stor
     ok(cli(store, "publish", str(directory)))
     assert the_set(store)[0]
     assert store.backend.read_bytes(prefix + MD5) == (directory / MD5).read_bytes()
+
+
+def write_catalog(root: Path) -> Path:
+    for family, body in {
+        "debian": 'name: debian\nversion: "12"\ndescription: Debian 12\n'
+        "distribution: debian\nsuite: bookworm\n",
+        "firewall": 'name: firewall\nversion: "3.0-ubuntu"\nfrom: debian\nsupported: false\n'
+        "features: [firewall]\nrole: firewall\n",
+    }.items():
+        (root / family).mkdir(parents=True)
+        (root / family / "image.yaml").write_text(body)
+    return root
+
+
+def test_catalog_names_and_release_metadata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("METAL_IMAGES_CATALOG", str(write_catalog(tmp_path / "catalog")))
+    monkeypatch.setenv("METAL_IMAGES_OUTPUT", str(tmp_path / "out"))
+    root = tmp_path / "store"
+    root.mkdir()
+    store = Store(str(root), open_store(str(root)), None)
+    make_artifact_set(tmp_path / "out/stable/debian/12")
+    make_artifact_set(tmp_path / "out/stable/firewall/3.0-ubuntu")
+    make_artifact_set(tmp_path / "out/42-fix-grub/debian/12", content=b"pr")  # upstream's PR export folder
+    ok(cli(store, "publish", "debian", "firewall"))
+    ok(cli(store, "publish", "debian", "--channel", "pull_requests/42-fix-grub"))
+    assert (root / "metal-os/pull_requests/42-fix-grub/debian/12/img.tar.lz4.md5").is_file()
+    missing = cli(store, "publish", "firewall", "--channel", "20261125")
+    assert missing.exit_code == 2 and "no export for channel 20261125" in missing.output
+    unknown = cli(store, "publish", "nosuchimage")
+    assert unknown.exit_code == 2 and "unknown image 'nosuchimage'" in unknown.output
+
+    api = tmp_path / "api.yaml"
+    dry = ok(cli(store, "release", "--date", "20261125", "--api-yaml", str(api), "--dry-run"))
+    assert "copy     img.tar.lz4" in dry.output and "would write" in dry.output and not api.exists()
+    assert not (root / "metal-os/20261125").exists()
+    ok(cli(store, "release", "--date", "20261125", "firewall", "debian", "--api-yaml", str(api)))
+    entries = {e["id"]: e for e in yaml.safe_load(api.read_text())}
+    assert entries["debian-12.0.20261125"]["classification"] == "supported"
+    assert entries["debian-12.0.20261125"]["description"] == "Debian 12"
+    assert (
+        entries["debian-12.0.20261125"]["url"]
+        == "http://127.0.0.1:8080/metal-os/20261125/debian/12/img.tar.lz4"
+    )
+    firewall = entries["firewall-ubuntu-3.0.20261125"]
+    assert (firewall["classification"], firewall["features"]) == ("preview", ["firewall"])
+    assert "expirationDate" not in firewall

@@ -63,7 +63,8 @@ def test_changed_image_retracts_the_old_md5_first() -> None:
 
 
 def test_md5_is_rewritten_after_a_retraction_even_when_equal() -> None:
-    states: dict[str, FileState] = dict.fromkeys(SET, "same") | {PACKAGES: "different"}
+    states: dict[str, FileState] = dict.fromkeys(SET, "same")
+    states[PACKAGES] = "different"
     result = ops(STABLE, states, list(SET))
     assert result[0] == ("retract", MD5) and result[-1] == ("upload", MD5)
 
@@ -93,7 +94,8 @@ def test_leftover_artifacts_are_deleted_before_the_md5_returns() -> None:
 
 
 def test_a_dated_release_is_not_overwritten() -> None:
-    states: dict[str, FileState] = dict.fromkeys(SET, "same") | {IMAGE: "different"}
+    states: dict[str, FileState] = dict.fromkeys(SET, "same")
+    states[IMAGE] = "different"
     with pytest.raises(ConfigError, match=r"refusing to change the dated release.*--force"):
         ops(DATED, states, list(SET))
     assert ops(DATED, states, list(SET), force=True)[:2] == [("retract", MD5), ("upload", IMAGE)]
