@@ -17,9 +17,7 @@ def installer_source_files() -> list[Path]:
 
 
 PLACEHOLDER = (
-    "#!/bin/sh\n"
-    "echo 'install.sh: the metal-images installer is not built into this image yet' >&2\n"
-    "exit 1\n"
+    "#!/bin/sh\necho 'install.sh: the metal-images installer is not built into this image yet' >&2\nexit 1\n"
 )
 
 

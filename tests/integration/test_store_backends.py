@@ -208,8 +208,17 @@ KILLER = textwrap.dedent("""
             return original(self, key, *args, **kwargs)
         return put_file
 
+    def dying_copy(original):
+        def copy(self, source_key, dest_key):
+            if dest_key.endswith(".md5"):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return original(self, source_key, dest_key)
+        return copy
+
     FileBackend.put_file = dying(FileBackend.put_file)
     S3Backend.put_file = dying(S3Backend.put_file)
+    FileBackend.copy = dying_copy(FileBackend.copy)
+    S3Backend.copy = dying_copy(S3Backend.copy)
     from metal_images.cli import main
     sys.argv = ["metal-images", *sys.argv[1:]]
     main()
@@ -217,7 +226,11 @@ KILLER = textwrap.dedent("""
 
 
 def publish_and_die(store: Store, directory: Path) -> None:
-    args = [sys.executable, "-c", KILLER, "publish", str(directory), "--store", store.url]
+    die(store, "publish", str(directory))
+
+
+def die(store: Store, *cli_args: str) -> None:
+    args = [sys.executable, "-c", KILLER, *cli_args, "--store", store.url]
     if store.endpoint:
         args += ["--endpoint-url", store.endpoint]
     done = subprocess.run(args, capture_output=True, text=True, timeout=60, env=dict(os.environ))
@@ -304,3 +317,18 @@ def test_catalog_names_and_release_metadata(tmp_path: Path, monkeypatch: pytest.
     firewall = entries["firewall-ubuntu-3.0.20261125"]
     assert (firewall["classification"], firewall["features"]) == ("preview", ["firewall"])
     assert "expirationDate" not in firewall
+
+
+def test_killed_release_is_completed_without_force(store: Store, tmp_path: Path) -> None:
+    directory = make_artifact_set(tmp_path / "out/stable/debian/12", payload_size=9 << 20)  # S3: multipart
+    ok(cli(store, "publish", str(directory)))
+    store.backend.put_file(
+        "metal-os/stable/debian/12/NOTES", directory / PACKAGES, sha256="", md5="", progress=None
+    )
+    die(store, "release", "--date", "20261125")
+    (dated,) = [s for s in list_sets(store.backend) if s.ref.channel.path == "20261125"]
+    assert not dated.complete and IMAGE in dated.files
+    ok(cli(store, "release", "--date", "20261125"))
+    (dated,) = [s for s in list_sets(store.backend) if s.ref.channel.path == "20261125"]
+    assert dated.complete and "NOTES" not in dated.files  # only artifact files are released
+    assert store.backend.read_bytes(dated.ref.key(IMAGE)) == (directory / IMAGE).read_bytes()

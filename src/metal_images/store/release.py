@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import yaml
 
 from metal_images import ui
-from metal_images.artifact.registry import IMAGE, MD5, PACKAGES
+from metal_images.artifact.registry import IMAGE, MD5, PACKAGES, publish_order
 from metal_images.catalog import ImageSpec, load_catalog
 from metal_images.errors import ConfigError, MetalImagesError
 from metal_images.store.backend import Backend
@@ -46,23 +46,21 @@ def select_sets(
 
 
 def _copy_state(backend: Backend, source: StoredSet, dest: ImageRef, name: str) -> FileState:
-    """Is `name` at `dest` already what stable holds? Cheap checks only."""
-    src = source.files[name]
+    """Is `name` at `dest` already what stable holds? Recorded checksums first, reads last."""
+    src = backend.stat(source.files[name].key) or source.files[name]
     info = backend.stat(dest.key(name))
     if info is None:
         return "absent"
     quick = compare(FileFacts(src.size, src.sha256, src.md5), FileFacts(info.size, info.sha256, info.md5))
     if quick == "same" or src.size != info.size:
         return quick
-    if name == IMAGE:
-        # no recorded checksum (file store): the image is the same when its .md5 is
-        same = backend.read_bytes(source.ref.key(MD5)) == _read_or_none(backend, dest.key(MD5))
+    if name != IMAGE:  # a small sidecar: compare the bytes
+        return "same" if backend.read_bytes(src.key) == backend.read_bytes(info.key) else "different"
+    if backend.stat(dest.key(MD5)) is not None:  # the image is what its complete set's .md5 says
+        same = backend.read_bytes(source.ref.key(MD5)) == backend.read_bytes(dest.key(MD5))
         return "same" if same else "different"
-    return "same" if backend.read_bytes(src.key) == backend.read_bytes(dest.key(name)) else "different"
-
-
-def _read_or_none(backend: Backend, key: str) -> bytes | None:
-    return backend.read_bytes(key) if backend.stat(key) else None
+    src_sha = backend.sha256(src.key)  # a half-done release: hash (file store) or give up (None)
+    return "same" if src_sha and src_sha == backend.sha256(info.key) else "different"
 
 
 def plan_release(backend: Backend, sets: list[StoredSet], date: str, *, force: bool) -> list[TransferPlan]:
@@ -72,9 +70,10 @@ def plan_release(backend: Backend, sets: list[StoredSet], date: str, *, force: b
     plans = []
     for s in sets:
         dest = s.ref.in_channel(channel)
-        states = {name: _copy_state(backend, s, dest, name) for name in s.files}
+        artifacts = [name for name in publish_order() if name in s.files]  # nothing foreign is copied
+        states = {name: _copy_state(backend, s, dest, name) for name in artifacts}
         present = [o.key.rsplit("/", 1)[1] for o in backend.list(dest.prefix)]
-        sizes = {name: info.size for name, info in s.files.items()}
+        sizes = {name: s.files[name].size for name in artifacts}
         plans.append(plan_transfer(dest, sizes, states, present, op="copy", force=force, source=s.ref.short))
     return plans
 
