@@ -5,7 +5,7 @@ Writes one file (1 GiB of random bytes by default) into a temp store, starts ngi
 127.0.0.1, warms the page cache, then downloads the file with curl (-o /dev/null)
 alternately from both, several runs each, and prints MB/s with the ratio to nginx.
 
-    .venv/bin/python bench/serve_bench.py [--size-mib 1024] [--runs 5] [--workdir /var/tmp]
+    .venv/bin/python bench/serve_bench.py [--size-mib 1024] [--runs 5] [--parallel 1] [--workdir /var/tmp]
 """
 
 from __future__ import annotations
@@ -105,12 +105,33 @@ def curl_speed(url: str) -> float:
     return float(out[0])
 
 
+def parallel_speed(url: str, parallel: int) -> float:
+    """Aggregate bytes per second of `parallel` simultaneous curl downloads."""
+    started = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            ["curl", "-sS", "--fail", "-o", "/dev/null", "-w", "%{size_download}", url],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(parallel)
+    ]
+    total = 0
+    for proc in procs:
+        out, _ = proc.communicate()
+        if proc.returncode != 0:
+            raise SystemExit(f"curl {url} failed with {proc.returncode}")
+        total += int(float(out))
+    return total / (time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--parallel", type=int, default=1, help="simultaneous downloads per run")
     parser.add_argument("--workdir", default="/var/tmp")
     args = parser.parse_args()
     if not shutil.which("nginx") or not shutil.which("curl"):
@@ -147,7 +168,10 @@ def main() -> None:
                 curl_speed(url)  # warm-up: the file in the page cache, both servers ready
             for _ in range(args.runs):
                 for name, url in urls.items():
-                    speeds[name].append(curl_speed(url))
+                    if args.parallel > 1:
+                        speeds[name].append(parallel_speed(url, args.parallel))
+                    else:
+                        speeds[name].append(curl_speed(url))
 
     base = statistics.median(speeds["nginx"])
     print(
