@@ -2,19 +2,22 @@
 
 Makes one artifact set with an image of --size-mib (random, incompressible), then times:
 
-    file   `cp` + `sync` of the image     vs  `metal-images publish` to a directory store
-    s3     boto3 upload_file, defaults     vs  `metal-images publish` to s3:// (moto on 127.0.0.1)
+    file   `cp` + `sync` of the image   vs  `metal-images publish` to a directory store
+           (alternating, median of --runs)
+    s3     boto3 upload_file, defaults   vs  `metal-images publish` to s3:// (moto on 127.0.0.1)
 
 plus a re-publish of the unchanged set (everything skipped by checksum) and the CLI's
-start-up time, which every publish row includes. The S3 figures
-measure moto, a Python server, as much as the client: compare the ratio, not the MB/s.
+start-up time, which every publish row includes. The S3 figures measure moto, a Python
+server, as much as the client: compare the ratio, not the MB/s.
 
-    .venv/bin/python bench/publish_bench.py [--size-mib 1024] [--workdir /var/tmp]
+    .venv/bin/python bench/publish_bench.py [--size-mib 1024] [--runs 3] [--workdir /var/tmp]
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,6 +49,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--runs", type=int, default=3, help="file backend: runs, median reported")
     parser.add_argument("--workdir", default="/var/tmp")
     args = parser.parse_args()
 
@@ -59,14 +63,16 @@ def main() -> None:
         startup = timed(lambda: cli("--version"))
         # publish fsyncs before the rename, so the floor is cp plus an fsync of the copy
         copy = work / "copy"
-        cp_time = timed(
-            lambda: subprocess.run(
-                ["sh", "-c", 'cp "$1" "$2" && sync "$2"', "-", str(image), str(copy)], check=True
-            )
-        )
         store = work / "store"
-        store.mkdir()
-        publish_time = timed(lambda: cli("publish", str(directory), "--store", f"file://{store}"))
+        cp_times, publish_times = [], []
+        for _ in range(args.runs):  # alternate, fresh targets each time: the disk is shared and noisy
+            copy.unlink(missing_ok=True)
+            shutil.rmtree(store, ignore_errors=True)
+            store.mkdir()
+            cp = ["sh", "-c", 'cp "$1" "$2" && sync "$2"', "-", str(image), str(copy)]
+            cp_times.append(timed(lambda: subprocess.run(cp, check=True)))  # noqa: B023
+            publish_times.append(timed(lambda: cli("publish", str(directory), "--store", f"file://{store}")))
+        cp_time, publish_time = statistics.median(cp_times), statistics.median(publish_times)
         again_time = timed(lambda: cli("publish", str(directory), "--store", f"file://{store}"))
         rows += [
             ("-", "CLI start-up (--version)", startup, None),
