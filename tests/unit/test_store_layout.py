@@ -18,6 +18,7 @@ from metal_images.store.layout import check_key, parse_channel, parse_image_path
         ("pull_requests/42-fix-grub", "pull_requests/42-fix-grub", "pull_request"),
         ("42-fix-grub", "pull_requests/42-fix-grub", "pull_request"),
         ("pull_requests/7-deps.update_x", "pull_requests/7-deps.update_x", "pull_request"),
+        ("7-Renovate_Bump", "pull_requests/7-Renovate_Bump", "pull_request"),
     ],
 )
 def test_good_channels(text: str, path: str, kind: str) -> None:
@@ -39,7 +40,8 @@ def test_good_channels(text: str, path: str, kind: str) -> None:
         "pull_requests/fix",
         "pull_requests/42-a/b",
         "pull_requests/../../etc",
-        "42-UPPER",
+        "42-.hidden",
+        "42-a b",
         "/etc/passwd",
     ],
 )

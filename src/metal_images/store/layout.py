@@ -26,7 +26,7 @@ PULL_REQUESTS = "pull_requests"
 ChannelKind = Literal["stable", "release", "pull_request"]
 
 _DATE = re.compile(r"^[0-9]{8}$")
-_PR = re.compile(r"^[0-9]+-[a-z0-9][a-z0-9._-]*$")
+_PR = re.compile(r"^[0-9]+-[A-Za-z0-9][A-Za-z0-9._-]*$")  # upstream: the last segment of the branch
 _OS = re.compile(r"^[a-z][a-z0-9-]*$")
 # the catalog's version pattern: "12", "22.04", "3.0-ubuntu"
 _VERSION = re.compile(r"^[0-9]+(\.[0-9]+)?(-[a-z0-9]+)?$")
@@ -71,7 +71,7 @@ def parse_channel(text: str) -> Channel:
         return Channel(f"{PULL_REQUESTS}/{pr}", "pull_request")
     raise ConfigError(
         f"channel '{text}': expected 'stable', a release date YYYYMMDD or "
-        f"'pull_requests/<number>-<branch>' (lower case, no slashes in the branch)"
+        f"'pull_requests/<number>-<branch>' (no slashes in the branch)"
     )
 
 
