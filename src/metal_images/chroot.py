@@ -33,8 +33,9 @@ def _umount(target: Path) -> None:
 
 
 @contextmanager
-def mount(source: str, target: Path, *, fstype: str | None = None, options: str | None = None,
-          bind: bool = False) -> Iterator[Path]:
+def mount(
+    source: str, target: Path, *, fstype: str | None = None, options: str | None = None, bind: bool = False
+) -> Iterator[Path]:
     """Mount `source` on `target` for the duration of the block."""
     target.mkdir(parents=True, exist_ok=True)
     argv = ["mount"]
@@ -68,8 +69,9 @@ def chroot_mounts(root: Path, *, tmp: bool = True, efivars: bool = False) -> Ite
         if efivars and Path("/sys/firmware/efi/efivars").is_dir():
             stack.enter_context(mount("efivarfs", root / "sys/firmware/efi/efivars", fstype="efivarfs"))
         stack.enter_context(mount("/dev", root / "dev", bind=True))
-        stack.enter_context(mount("devpts", root / "dev/pts", fstype="devpts",
-                                  options="newinstance,ptmxmode=0666"))
+        stack.enter_context(
+            mount("devpts", root / "dev/pts", fstype="devpts", options="newinstance,ptmxmode=0666")
+        )
         if tmp:
             stack.enter_context(mount("tmpfs", root / "tmp", fstype="tmpfs", options="mode=1777"))
         yield root

@@ -19,17 +19,31 @@ def list_images(as_json: bool) -> None:
     specs = catalog.all()
     if as_json:
         rows = [
-            {"family": s.family, "id": s.image_id, "name": s.name, "version": s.version,
-             "base": _base(s), "role": s.role, "features": s.features, "supported": s.supported,
-             "built": paths.rootfs_dir(s.family).is_dir()}
+            {
+                "family": s.family,
+                "id": s.image_id,
+                "name": s.name,
+                "version": s.version,
+                "base": _base(s),
+                "role": s.role,
+                "features": s.features,
+                "supported": s.supported,
+                "built": paths.rootfs_dir(s.family).is_dir(),
+            }
             for s in specs
         ]
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table("IMAGE", "ID", "FROM", "ROLE", "SUPPORTED", "BUILT")
     for s in specs:
-        table.add_row(s.family, s.image_id, _base(s), s.role, "yes" if s.supported else "no",
-                      "yes" if paths.rootfs_dir(s.family).is_dir() else "-")
+        table.add_row(
+            s.family,
+            s.image_id,
+            _base(s),
+            s.role,
+            "yes" if s.supported else "no",
+            "yes" if paths.rootfs_dir(s.family).is_dir() else "-",
+        )
     ui.console.print(table)
 
 

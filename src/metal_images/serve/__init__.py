@@ -1,0 +1,1 @@
+"""HTTP server for a store directory (aiohttp)."""

@@ -1,0 +1,313 @@
+"""`publish`, `release`, `serve` and `store ls|diff`: the image store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.table import Table
+
+from metal_images import ui
+from metal_images.errors import ConfigError
+from metal_images.store import open_store
+from metal_images.store.backend import Backend
+from metal_images.store.diff import diff_images, format_diff
+from metal_images.store.file_backend import FileBackend
+from metal_images.store.layout import parse_channel, parse_date, parse_image_path
+from metal_images.store.listing import list_sets
+from metal_images.store.local_set import read_local_set
+from metal_images.store.plan import format_plan
+from metal_images.store.publish import plan_publish, publish, resolve_source
+from metal_images.store.release import (
+    api_entries,
+    catalog_families,
+    describe,
+    downloads_table,
+    plan_release,
+    run_release,
+    select_sets,
+    stable_sets,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def store_options(func: F) -> F:
+    func = click.option(
+        "--endpoint-url",
+        metavar="URL",
+        help="S3 endpoint (default: AWS_ENDPOINT_URL, else AWS). Credentials and region: AWS_* / ~/.aws.",
+    )(func)
+    func = click.option(
+        "--store",
+        "store_url",
+        metavar="URL",
+        help="file:///path, a path, or s3://bucket/prefix (default: $METAL_IMAGES_STORE, else out/store).",
+    )(func)
+    return func
+
+
+def _echo_plan(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
+
+
+@click.command("publish")
+@click.argument("images", nargs=-1, required=True, metavar="NAME|DIR...")
+@click.option(
+    "--channel", default="stable", show_default=True, help="stable, YYYYMMDD, or pull_requests/<pr>-<branch>."
+)
+@store_options
+@click.option("--force", is_flag=True, help="Overwrite files of a dated release that differ.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+def publish_cmd(
+    images: tuple[str, ...],
+    channel: str,
+    store_url: str | None,
+    endpoint_url: str | None,
+    force: bool,
+    dry_run: bool,
+) -> None:
+    """Upload exported artifact sets to metal-os/<channel>/<os>/<version>/.
+
+    NAME is a catalog family (its export under images/<channel>/<os>/<version>/), DIR an
+    artifact directory .../<os>/<version>/. The image goes first, the sidecars next and the
+    .md5 last, so nobody picks up a half-published image (cache-sync needs the .md5).
+    Unchanged files are skipped by checksum; re-running after a failure completes the set.
+
+    \b
+    Examples:
+      metal-images publish debian
+      metal-images publish images/stable/debian/12 --store s3://images --endpoint-url http://127.0.0.1:9000
+      metal-images publish debian --channel pull_requests/42-fix-grub --dry-run
+    """
+    target = parse_channel(channel)
+    backend = open_store(store_url, endpoint_url=endpoint_url, create=not dry_run, missing_ok=dry_run)
+    for name in images:
+        local = read_local_set(resolve_source(name, target))
+        with ui.step(f"publish {local.os}/{local.version} to {backend.url}/{target.path}"):
+            plan = plan_publish(backend, local, target, force=force)
+            if dry_run:
+                _echo_plan(format_plan(plan))
+                continue
+            for line in format_plan(plan):
+                ui.detail(line)
+            if not plan.changes:
+                ui.info("already published, nothing to do")
+                continue
+            publish(backend, local, plan)
+            ui.info(f"{len(plan.transfers)} file(s), {plan.bytes:,} bytes -> {plan.dest.prefix}")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _expiration(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ConfigError(f"--expiration-date '{value}': expected YYYY-MM-DD") from exc
+
+
+@click.command("release")
+@click.argument("images", nargs=-1, metavar="[IMAGE...]")
+@click.option(
+    "--date", "date", required=True, metavar="YYYYMMDD", help="The release date (the patch version)."
+)
+@store_options
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="Download URL of the store root (default: $METAL_IMAGES_BASE_URL, the S3 endpoint, "
+    "or http://127.0.0.1:8080/ for a file store served by `serve`).",
+)
+@click.option(
+    "--api-yaml",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the metal-api image entries (YAML) to this file.",
+)
+@click.option("--expiration-date", metavar="YYYY-MM-DD", help="expirationDate of the metal-api entries.")
+@click.option("--force", is_flag=True, help="Overwrite a dated release whose files differ.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; copy nothing.")
+def release_cmd(
+    images: tuple[str, ...],
+    date: str,
+    store_url: str | None,
+    endpoint_url: str | None,
+    base_url: str | None,
+    api_yaml: Path | None,
+    expiration_date: str | None,
+    force: bool,
+    dry_run: bool,
+) -> None:
+    """Promote stable images to metal-os/<YYYYMMDD>/ by server-side copy (no rebuild).
+
+    IMAGE is an os (debian), os/version (debian/12) or a catalog family; none = every
+    complete image in stable. Prints the downloads table (markdown) and, with --api-yaml,
+    writes the metal-api entries: id <os>-<major.minor>.<YYYYMMDD> (debian/12 ->
+    debian-12.0.20261125, firewall/3.0-ubuntu -> firewall-ubuntu-3.0.20261125).
+    """
+    parse_date(date)
+    expires = _expiration(expiration_date)
+    backend = open_store(store_url, endpoint_url=endpoint_url)
+    specs = catalog_families()
+    families = {family: (spec.name, spec.version) for family, spec in specs.items()}
+    sets = select_sets(stable_sets(backend), list(images), families)
+    if not sets:
+        raise ConfigError(f"release: no complete image in {backend.url}/metal-os/stable/")
+    plans = plan_release(backend, sets, date, force=force)
+    if dry_run:
+        for plan in plans:
+            _echo_plan(format_plan(plan))
+    else:
+        run_release(backend, sets, plans)
+    base = (base_url.rstrip("/") + "/") if base_url else backend.http_base()
+    released = describe([p.dest for p in plans], date, specs)
+    click.echo(downloads_table(released, base), nl=False)
+    if api_yaml is not None:
+        text = api_entries(released, base, expires)
+        if dry_run:
+            click.echo(f"\n# would write {api_yaml}:\n{text}", nl=False)
+        else:
+            _write_atomic(api_yaml, text)
+            ui.info(f"metal-api image entries written to {api_yaml}")
+
+
+@click.command("serve")
+@click.argument("store_url", required=False, metavar="[STORE]")
+@click.option(
+    "--bind", default="127.0.0.1:8080", show_default=True, help="HOST:PORT (port 0: any free port)."
+)
+@click.option("--access-log", is_flag=True, help="Log every request.")
+def serve_cmd(store_url: str | None, bind: str, access_log: bool) -> None:
+    """Serve a file store over HTTP: Range, HEAD, ETag/Last-Modified, JSON listings.
+
+    Directories list as HTML, or JSON with `Accept: application/json` or `?format=json`.
+    Nothing outside the store root is reachable. An s3:// store is served by its own
+    endpoint; this serves directories only.
+    """
+    from metal_images.serve.server import serve_directory
+
+    backend = open_store(store_url)
+    if not isinstance(backend, FileBackend):
+        raise ConfigError(
+            f"serve: {backend.url} is an S3 store; serve it through its endpoint (file stores only)"
+        )
+
+    def ready(url: str) -> None:
+        click.echo(f"serving {backend.url} at {url}", nl=True)
+
+    serve_directory(backend.root, bind, access_log=access_log, ready=ready)
+
+
+@click.group("store")
+def store_group() -> None:
+    """Look into an image store: list images, diff their packages."""
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+@store_group.command("ls")
+@store_options
+@click.option("--channel", help="Only this channel (stable, YYYYMMDD, pull_requests/<pr>-<branch>).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def store_ls(store_url: str | None, endpoint_url: str | None, channel: str | None, as_json: bool) -> None:
+    """List published images by os, version and channel, with sizes.
+
+    A set without its image or its .md5 is marked INCOMPLETE: cache-sync and metal-hammer
+    do not pick it up; re-run publish to complete it.
+    """
+    backend: Backend = open_store(store_url, endpoint_url=endpoint_url)
+    sets = list_sets(backend, parse_channel(channel) if channel else None)
+    if as_json:
+        rows = [
+            {
+                "os": s.ref.os,
+                "version": s.ref.version,
+                "channel": s.ref.channel.path,
+                "path": s.ref.prefix,
+                "complete": s.complete,
+                "missing": s.missing,
+                "image_size": s.image_size,
+                "size": s.size,
+                "files": sorted(s.files),
+                "modified": s.modified.isoformat() if s.modified else None,
+            }
+            for s in sets
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not sets:
+        ui.info(f"{backend.url}: no images")
+        return
+    table = Table(title=backend.url)
+    for column in ("OS", "VERSION", "CHANNEL"):
+        table.add_column(column, no_wrap=True)
+    for column in ("IMAGE", "TOTAL", "FILES"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("STATE", no_wrap=True, min_width=10)
+    table.add_column("MODIFIED (UTC)")
+    for s in sets:
+        state = "complete" if s.complete else "[red]INCOMPLETE[/red]"
+        modified = s.modified.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if s.modified else ""
+        row = (s.ref.os, s.ref.version, s.ref.channel.path, _human(s.image_size), _human(s.size))
+        table.add_row(*row, str(len(s.files)), state, modified)
+    ui.console.print(table)
+    for s in sets:
+        if not s.complete:
+            ui.info(f"INCOMPLETE {s.ref.short}: no {', '.join(s.missing)} (not picked up; re-run publish)")
+
+
+@store_group.command("diff")
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@store_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def store_diff(a: str, b: str, store_url: str | None, endpoint_url: str | None, as_json: bool) -> None:
+    """The package diff of two published images (from their packages.txt).
+
+    A and B are store paths <channel>/<os>/<version>, e.g. `store diff 20261125/debian/12
+    stable/debian/12`: added, removed and changed packages, and the kernel change.
+    """
+    ref_a, ref_b = parse_image_path(a), parse_image_path(b)
+    backend = open_store(store_url, endpoint_url=endpoint_url)
+    diff = diff_images(backend, ref_a, ref_b)
+    if as_json:
+        data = {
+            "a": ref_a.short,
+            "b": ref_b.short,
+            "added": diff.added,
+            "removed": diff.removed,
+            "changed": {n: {"from": o, "to": v} for n, (o, v) in diff.changed.items()},
+            "kernel": {"from": diff.kernel[0], "to": diff.kernel[1]} if diff.kernel else None,
+        }
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(format_diff(ref_a, ref_b, diff), nl=False)
+
+
+COMMANDS = [publish_cmd, release_cmd, serve_cmd, store_group]

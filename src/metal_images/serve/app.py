@@ -1,0 +1,102 @@
+"""The store over HTTP (aiohttp): files with Range/HEAD/ETag, directory listings, no escapes.
+
+Files go through aiohttp's FileResponse, which does sendfile, Range (206/416), HEAD,
+ETag/If-None-Match and Last-Modified/If-Modified-Since. A directory answers with an HTML
+index, or JSON for `Accept: application/json` / `?format=json`. Hidden names (upload temp
+files) and anything resolving outside the root answer 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from pathlib import Path
+from urllib.parse import quote
+
+from aiohttp import web
+
+TEXT_SUFFIXES = (".md5", ".sha256", ".sha512", ".txt")
+ROOT_KEY = web.AppKey("root", Path)
+
+
+def _resolve(root: Path, tail: str) -> Path | None:
+    """The file or folder `tail` names inside `root`, or None if it is not allowed."""
+    segments = [s for s in tail.split("/") if s]
+    for segment in segments:
+        if segment.startswith(".") or "\\" in segment or "\x00" in segment:
+            return None  # `..`, `.`, hidden temp files
+    target = root.joinpath(*segments).resolve()
+    if target != root and root not in target.parents:
+        return None  # a symlink pointing out of the store
+    return target
+
+
+def _wants_json(request: web.Request) -> bool:
+    if request.query.get("format") == "json":
+        return True
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _listing(root: Path, folder: Path) -> list[dict[str, object]]:
+    entries: list[dict[str, object]] = []
+    for child in sorted(folder.iterdir(), key=lambda p: p.name):
+        if child.name.startswith("."):
+            continue
+        try:
+            st = child.stat()
+        except OSError:
+            continue  # vanished, or a dangling symlink
+        is_dir = child.is_dir()
+        entries.append(
+            {
+                "name": child.name + ("/" if is_dir else ""),
+                "type": "directory" if is_dir else "file",
+                "size": 0 if is_dir else st.st_size,
+                "modified": dt.datetime.fromtimestamp(st.st_mtime, tz=dt.UTC).isoformat(timespec="seconds"),
+            }
+        )
+    return entries
+
+
+def _html(path: str, entries: list[dict[str, object]]) -> str:
+    title = html.escape(path)
+    rows = [] if path == "/" else ['<tr><td><a href="../">../</a></td><td></td><td></td></tr>']
+    for e in entries:
+        name = str(e["name"])
+        size = "" if e["type"] == "directory" else f"{e['size']:,}"
+        rows.append(
+            f'<tr><td><a href="{quote(name)}">{html.escape(name)}</a></td>'
+            f'<td align="right">{size}</td><td>{e["modified"]}</td></tr>'
+        )
+    return (
+        f"<!doctype html><html><head><meta charset=utf-8><title>{title}</title></head><body>"
+        f"<h1>{title}</h1><table>{''.join(rows)}</table></body></html>\n"
+    )
+
+
+async def handle(request: web.Request) -> web.StreamResponse:
+    root = request.app[ROOT_KEY]
+    target = _resolve(root, request.match_info["tail"])
+    if target is None or not target.exists():
+        raise web.HTTPNotFound(text="404 not found\n")
+    if target.is_dir():
+        if not request.path.endswith("/"):
+            raise web.HTTPMovedPermanently(request.path + "/")
+        entries = _listing(root, target)
+        if _wants_json(request):
+            body = json.dumps({"path": request.path, "entries": entries}, indent=1)
+            return web.Response(text=body + "\n", content_type="application/json")
+        return web.Response(text=_html(request.path, entries), content_type="text/html")
+    headers = {"Content-Type": "text/plain; charset=utf-8"} if target.name.endswith(TEXT_SUFFIXES) else {}
+    if not headers:
+        headers["Content-Type"] = "application/octet-stream"
+    return web.FileResponse(target, headers=headers)
+
+
+def make_app(root: Path) -> web.Application:
+    app = web.Application()
+    app[ROOT_KEY] = root.resolve()
+    app.router.add_get("/{tail:.*}", handle)  # add_get also answers HEAD
+    return app

@@ -1,0 +1,72 @@
+"""Carry out a transfer plan against a backend, with byte progress when interactive."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from metal_images import ui
+from metal_images.store.backend import Backend
+from metal_images.store.backend import Progress as ProgressFn
+from metal_images.store.plan import FileFacts, TransferPlan
+
+
+@contextmanager
+def byte_progress(total: int, label: str) -> Iterator[ProgressFn | None]:
+    """A rich progress bar on an interactive terminal; nothing otherwise."""
+    if not ui.is_interactive() or total <= 0:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=ui.console, transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def execute(
+    backend: Backend,
+    plan: TransferPlan,
+    *,
+    sources: Mapping[str, Path] | None = None,
+    facts: Mapping[str, FileFacts] | None = None,
+    copy_from: Mapping[str, str] | None = None,
+) -> None:
+    """Upload files (`sources` + `facts`) or copy keys (`copy_from`: name -> source key)."""
+    with byte_progress(plan.bytes, plan.dest.short) as progress:
+        for action in plan.actions:
+            if action.op in ("retract", "delete"):
+                ui.detail(f"{action.op} {action.key}")
+                backend.delete(action.key)
+            elif action.op == "upload":
+                assert sources is not None and facts is not None
+                known = facts[action.name]
+                ui.detail(f"upload {action.key} ({action.size} bytes)")
+                backend.put_file(
+                    action.key,
+                    sources[action.name],
+                    sha256=known.sha256 or "",
+                    md5=known.md5 or "",
+                    progress=progress,
+                )
+            elif action.op == "copy":
+                assert copy_from is not None
+                ui.detail(f"copy {copy_from[action.name]} -> {action.key}")
+                backend.copy(copy_from[action.name], action.key)
+                if progress:
+                    progress(action.size)
