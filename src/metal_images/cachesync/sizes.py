@@ -8,7 +8,7 @@ from metal_images.errors import ConfigError
 
 # binary multiples like docker/go-units RAMInBytes: 10G is 10 GiB
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
-_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtTpP]?)(?:i?[bB])?\s*$")
+_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:([kKmMgGtTpP])(?:i?[bB]?)|[bB])?\s*$")
 
 
 def parse_size(text: str | int, *, what: str = "size") -> int:
@@ -19,7 +19,7 @@ def parse_size(text: str | int, *, what: str = "size") -> int:
     if not match:
         raise ConfigError(f"{what}: cannot read {text!r} as a size (examples: 10G, 512M, 1048576)")
     number, unit = match.groups()
-    return int(float(number) * _UNITS[unit.upper()])
+    return int(float(number) * _UNITS[(unit or "").upper()])
 
 
 def format_size(size: int) -> str:
