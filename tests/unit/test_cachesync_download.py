@@ -132,8 +132,12 @@ def test_layout_index_and_cleanup(tmp_path: Path) -> None:
 
 def test_one_sync_per_cache_root(tmp_path: Path) -> None:
     layout = CacheLayout(tmp_path)
-    with layout.locked(), pytest.raises(MetalImagesError, match="another cache-sync is running"):
-        with layout.locked():
+    held = layout.locked()
+    held.__enter__()
+    try:
+        with pytest.raises(MetalImagesError, match="another cache-sync is running"), layout.locked():
             pass
+    finally:
+        held.__exit__(None, None, None)
     with layout.locked():  # released again
         pass
