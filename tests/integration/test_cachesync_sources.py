@@ -79,7 +79,7 @@ def test_s3_store_and_metal_api(tmp_path: Path, moto_endpoint: str) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
     with serve_in_thread(web.app()) as web_url:
-        partitions = [{"id": "p1", "bootconfig": {"imageurl": f"{web_url}/metal-hammer/initrd.img.lz4",
+        partitions: list[dict[str, object]] = [{"id": "p1", "bootconfig": {"imageurl": f"{web_url}/metal-hammer/initrd.img.lz4",
                                                   "kernelurl": f"{web_url}/kernel/vmlinuz"}},
                       {"id": "p2", "bootconfig": {"imageurl": f"{web_url}/metal-hammer/initrd.img.lz4",
                                                   "kernelurl": f"{web_url}/kernel/vmlinuz"}}]
