@@ -79,10 +79,11 @@ def test_s3_store_and_metal_api(tmp_path: Path, moto_endpoint: str) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
     with serve_in_thread(web.app()) as web_url:
-        partitions: list[dict[str, object]] = [{"id": "p1", "bootconfig": {"imageurl": f"{web_url}/metal-hammer/initrd.img.lz4",
-                                                  "kernelurl": f"{web_url}/kernel/vmlinuz"}},
-                      {"id": "p2", "bootconfig": {"imageurl": f"{web_url}/metal-hammer/initrd.img.lz4",
-                                                  "kernelurl": f"{web_url}/kernel/vmlinuz"}}]
+        bootconfig = {"imageurl": f"{web_url}/metal-hammer/initrd.img.lz4",
+                      "kernelurl": f"{web_url}/kernel/vmlinuz"}
+        # two partitions with the same boot config: each URL is cached once
+        partitions: list[dict[str, object]] = [{"id": "p1", "bootconfig": bootconfig},
+                                               {"id": "p2", "bootconfig": bootconfig}]
         api = metal_api_app(images, partitions, required_auth="Metal-View ")
         with serve_in_thread(api) as api_url:
             config = CacheSyncConfig(cache_root_path=cache, store_url="s3://images",
