@@ -23,6 +23,8 @@ from metal_images.errors import MetalImagesError
 
 BUFFER_SIZE = 4 << 20
 BUFFERS = 4
+# start writing dirty pages back every so often, so the final fsync has little left to wait for
+WRITEBACK_EVERY = 64 << 20
 
 
 class DiskFullError(MetalImagesError):
@@ -74,7 +76,7 @@ def stream_to_file(source: Source, fd: int, on_bytes: Callable[[int], None] | No
 
     thread = threading.Thread(target=hasher, name="md5", daemon=True)
     thread.start()
-    total = 0
+    total = flushed = 0
     try:
         while True:
             buffer = free.get()
@@ -84,6 +86,10 @@ def stream_to_file(source: Source, fd: int, on_bytes: Callable[[int], None] | No
             _write_all(fd, buffer[:length])
             filled.put((buffer, length))
             total += length
+            if total - flushed >= WRITEBACK_EVERY:
+                # asynchronous writeback of what is written so far (does not wait for the disk)
+                os.posix_fadvise(fd, flushed, total - flushed, os.POSIX_FADV_DONTNEED)
+                flushed = total
             if on_bytes:
                 on_bytes(length)
     finally:
