@@ -5,7 +5,9 @@ else an aiohttp server in its own process) on 127.0.0.1 and write it to the same
 Rows:
   curl               curl -o <file>                          (the target: >= 90 %)
   curl + md5sum      curl -o <file> && md5sum <file>        (what a verified download costs)
-  downloader         cache-sync's verified download alone    (md5 while streaming, rename)
+  downloader         cache-sync's verified download alone    (md5 while streaming, fsync, rename;
+                     timed inside the child, without interpreter start-up)
+  downloader -fsync  the same without the fsync              (what durability costs)
   cache-sync run     `metal-images cache-sync run --once`    (whole CLI: start-up, plan, download)
 Peak memory is ru_maxrss of the child process (this process stays small, so a forked
 child does not inherit a large RSS before exec).
@@ -44,15 +46,23 @@ class Sample:
 def run_child(argv: Sequence[str], env: dict[str, str] | None = None) -> Sample:
     """Run a child, return wall time and its peak RSS (from wait4)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    assert proc.stderr is not None
-    err = proc.stderr.read()
-    _pid, status, usage = os.wait4(proc.pid, 0)
+    with tempfile.TemporaryFile() as errors:
+        # not communicate(): it would reap the child before wait4 could read its rusage
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, env=env)
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        errors.seek(0)
+        err = errors.read()
     proc.returncode = os.waitstatus_to_exitcode(status)
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         tail = err.decode()[-2000:]
         raise SystemExit(f"benchmark child failed ({proc.returncode}): {' '.join(argv)}\n{tail}")
+    # a child may report its own transfer time (without interpreter start-up) on stdout
+    inner = out.decode().strip().splitlines()[-1:] if out.strip() else []
+    if inner and inner[0].startswith("transfer-seconds "):
+        elapsed = float(inner[0].split()[1])
     return Sample(elapsed, int(usage.ru_maxrss))
 
 
@@ -122,15 +132,17 @@ def _wait_port(port: int) -> None:
     raise SystemExit(f"benchmark server did not start on port {port}")
 
 
-def download_one(url: str, dest: str, md5: str) -> None:
+def download_one(url: str, dest: str, md5: str, durable: bool) -> None:
     """Child mode: one verified download with cache-sync's downloader."""
     from metal_images.cachesync.download import download_verified
     from metal_images.cachesync.store import HttpStore, ObjectRef
 
     store = HttpStore(url, timeout=30)
     final = Path(dest)
+    started = time.perf_counter()
     with store.open(ObjectRef(KEY)) as source:
-        download_verified(source, final, final.parent / "tmp", md5, what=KEY)
+        download_verified(source, final, final.parent / "tmp", md5, what=KEY, durable=durable)
+    print(f"transfer-seconds {time.perf_counter() - started:.4f}")
 
 
 def main() -> None:
@@ -140,10 +152,12 @@ def main() -> None:
     parser.add_argument("--small-mib", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workdir", default="/var/tmp")
-    parser.add_argument("--download-one", nargs=3, metavar=("URL", "DEST", "MD5"), help=argparse.SUPPRESS)
+    parser.add_argument("--download-one", nargs=4, metavar=("URL", "DEST", "MD5", "FSYNC"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.download_one:
-        download_one(*args.download_one)
+        url, dest, md5, fsync = args.download_one
+        download_one(url, dest, md5, fsync == "fsync")
         return
     if not shutil.which("curl"):
         raise SystemExit("curl is needed (apt-get install curl)")
@@ -169,10 +183,11 @@ def main() -> None:
                     rows.append(("curl + md5sum", mib, run_child(
                         ["sh", "-c", f"curl -sSf -o {dest} {url} && md5sum {dest} >/dev/null"])))
                     dest.unlink()
-                    rows.append(("downloader", mib, run_child(
-                        [sys.executable, __file__, "--download-one", base, str(work / label / "dl.out"),
-                         md5s[label]])))
-                    (work / label / "dl.out").unlink()
+                    for name, fsync in (("downloader", "fsync"), ("downloader -fsync", "no")):
+                        rows.append((name, mib, run_child(
+                            [sys.executable, __file__, "--download-one", base, str(work / label / "dl.out"),
+                             md5s[label], fsync])))
+                        (work / label / "dl.out").unlink()
                     cache = work / label / "cache"
                     shutil.rmtree(cache, ignore_errors=True)
                     cache.mkdir()
@@ -187,7 +202,7 @@ def main() -> None:
 
 
 def report(rows: list[tuple[str, int, Sample]], server: str, big: int, small: int) -> None:
-    names = ["curl", "curl + md5sum", "downloader", "cache-sync run"]
+    names = ["curl", "curl + md5sum", "downloader", "downloader -fsync", "cache-sync run"]
 
     def median_seconds(name: str, mib: int) -> float:
         return statistics.median(s.seconds for n, m, s in rows if n == name and m == mib)
@@ -197,16 +212,16 @@ def report(rows: list[tuple[str, int, Sample]], server: str, big: int, small: in
 
     curl = median_seconds("curl", big)
     print(f"\ncache-sync download, {big} MiB over HTTP from {server} on 127.0.0.1 (median of runs)")
-    print(f"{'client':<16} {'seconds':>8} {'MiB/s':>8} {'vs curl':>8} {'peak RSS':>10}")
+    print(f"{'client':<18} {'seconds':>8} {'MiB/s':>8} {'vs curl':>8} {'peak RSS':>10}")
     for name in names:
         seconds = median_seconds(name, big)
-        print(f"{name:<16} {seconds:>8.2f} {big / seconds:>8.0f} {curl / seconds:>7.0%} "
+        print(f"{name:<18} {seconds:>8.2f} {big / seconds:>8.0f} {curl / seconds:>7.0%} "
               f"{peak(name, big) / 1024:>7.0f} MiB")
     print(f"\npeak memory, {small} MiB vs {big} MiB image (must not grow)")
-    print(f"{'client':<16} {f'{small} MiB':>10} {f'{big} MiB':>10} {'ratio':>7}")
+    print(f"{'client':<18} {f'{small} MiB':>10} {f'{big} MiB':>10} {'ratio':>7}")
     for name in ("downloader", "cache-sync run"):
         low, high = peak(name, small), peak(name, big)
-        print(f"{name:<16} {low / 1024:>6.0f} MiB {high / 1024:>6.0f} MiB {high / low:>6.2f}x")
+        print(f"{name:<18} {low / 1024:>6.0f} MiB {high / 1024:>6.0f} MiB {high / low:>6.2f}x")
 
 
 if __name__ == "__main__":
