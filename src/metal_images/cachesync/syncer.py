@@ -86,7 +86,9 @@ class Syncer:
         store = open_store(cfg.store_url, endpoint=cfg.image_store, bucket=cfg.image_store_bucket,
                            timeout=cfg.timeout, attempts=cfg.retries)
         entities = self.entities()
-        refs = [ObjectRef(e.store_key, e.url) for e in entities]
+        # excluded images need not be looked up (an HTTP store asks each one with HEAD)
+        refs = [ObjectRef(e.store_key, e.url) for e in entities
+                if not any(x and x in e.url for x in cfg.excludes)]
         listing = with_retries(f"list {store.description}", lambda: store.listing(refs), self.policy)
         index = index_cache(self.layout.images)
         cached = [r for r in refs if r.key in index and r.key + ".md5" in listing]
