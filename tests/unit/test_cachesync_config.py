@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from metal_images.cachesync.config import CacheSyncConfig
-from metal_images.cachesync.entities import load_entities_file
+from metal_images.cachesync.entities import load_entities_file, load_url_list
 from metal_images.cachesync.metalapi import hmac_headers
 from metal_images.cli import main
 from metal_images.commands.cachesync import build_config, plan_command, run_command
@@ -110,3 +110,12 @@ def test_hmac_headers_follow_metal_lib() -> None:
     signed = b"2024-01-02T03:04:05Z" + b"GET" + b"abcdefghijklmnopqrstuvwx"
     expected = hmac.new(b"secret", signed, hashlib.sha256).hexdigest()
     assert headers["Authorization"] == f"Metal-View {expected}"
+
+
+def test_url_list_file(tmp_path: Path) -> None:
+    path = tmp_path / "kernels.txt"
+    path.write_text("# kernels of all partitions\nhttp://h/k/vmlinuz  # newest\n\nhttps://h/k/old\n")
+    assert load_url_list(path) == ["http://h/k/vmlinuz", "https://h/k/old"]
+    path.write_text("http://h/ok\nftp://h/k\n")
+    with pytest.raises(ConfigError, match=r"kernels.txt:2: 'ftp://h/k' is not an http\(s\) URL"):
+        load_url_list(path)
