@@ -105,7 +105,12 @@ class Syncer:
     def _remote_md5s(self, store: Store, refs: Sequence[ObjectRef]) -> dict[str, str]:
         sums: dict[str, str] = {}
         for ref in refs:
-            sums[ref.key] = parse_md5(self._md5_text(store, ref), what=f"{store.description}: {ref.key}.md5")
+            try:
+                text = self._md5_text(store, ref)
+                sums[ref.key] = parse_md5(text, what=f"{store.description}: {ref.key}.md5")
+            except MetalImagesError as exc:
+                # one unreadable checksum must not stop the round: the cached copy is kept as it is
+                ui.warn(f"{exc.message}; keeping the cached {ref.key} unchecked")
         return sums
 
     def _md5_text(self, store: Store, ref: ObjectRef) -> str:
@@ -125,9 +130,14 @@ class Syncer:
             boot_urls = load_url_list(cfg.boot_image_urls_file)
         if self.metal_api and ((cfg.enable_kernel_cache and kernel_urls is None)
                                or (cfg.enable_boot_image_cache and boot_urls is None)):
-            api_kernels, api_boot = self.metal_api.boot_urls()
-            kernel_urls = api_kernels if kernel_urls is None else kernel_urls
-            boot_urls = api_boot if boot_urls is None else boot_urls
+            try:
+                api_kernels, api_boot = self.metal_api.boot_urls()
+            except MetalImagesError as exc:
+                # the image cache still syncs; the boot caches stay as they are
+                ui.warn(f"kernel and boot image caches not synced this round: {exc.message}")
+            else:
+                kernel_urls = api_kernels if kernel_urls is None else kernel_urls
+                boot_urls = api_boot if boot_urls is None else boot_urls
         plans: list[CachePlan] = []
         # without a source of URLs the cache is left alone (an empty list would delete it all)
         if cfg.enable_kernel_cache and kernel_urls is not None:
