@@ -9,6 +9,7 @@ Rows:
                      timed inside the child, without interpreter start-up)
   downloader -fsync  the same without the fsync              (what durability costs)
   cache-sync run     `metal-images cache-sync run --once`    (whole CLI: start-up, plan, download)
+CPU is user + system time of the child (where the CPU is shared, throughput follows it).
 Peak memory is ru_maxrss of the child process (this process stays small, so a forked
 child does not inherit a large RSS before exec).
 
@@ -41,6 +42,7 @@ KEY = "metal-os/stable/debian/12/img.tar.lz4"
 class Sample:
     seconds: float
     max_rss_kib: int
+    cpu_seconds: float
 
 
 def run_child(argv: Sequence[str], env: dict[str, str] | None = None) -> Sample:
@@ -63,7 +65,7 @@ def run_child(argv: Sequence[str], env: dict[str, str] | None = None) -> Sample:
     inner = out.decode().strip().splitlines()[-1:] if out.strip() else []
     if inner and inner[0].startswith("transfer-seconds "):
         elapsed = float(inner[0].split()[1])
-    return Sample(elapsed, int(usage.ru_maxrss))
+    return Sample(elapsed, int(usage.ru_maxrss), usage.ru_utime + usage.ru_stime)
 
 
 def make_file(path: Path, size: int) -> str:
@@ -211,11 +213,14 @@ def report(rows: list[tuple[str, int, Sample]], server: str, big: int, small: in
         return max(s.max_rss_kib for n, m, s in rows if n == name and m == mib)
 
     curl = median_seconds("curl", big)
-    print(f"\ncache-sync download, {big} MiB over HTTP from {server} on 127.0.0.1 (median of runs)")
-    print(f"{'client':<18} {'seconds':>8} {'MiB/s':>8} {'vs curl':>8} {'peak RSS':>10}")
+    load = os.getloadavg()[0]
+    print(f"\ncache-sync download, {big} MiB over HTTP from {server} on 127.0.0.1 "
+          f"(median of runs; load average {load:.1f} on {os.cpu_count()} CPUs)")
+    print(f"{'client':<18} {'seconds':>8} {'MiB/s':>8} {'vs curl':>8} {'CPU s':>6} {'peak RSS':>10}")
     for name in names:
         seconds = median_seconds(name, big)
-        print(f"{name:<18} {seconds:>8.2f} {big / seconds:>8.0f} {curl / seconds:>7.0%} "
+        cpu = statistics.median(s.cpu_seconds for n, m, s in rows if n == name and m == big)
+        print(f"{name:<18} {seconds:>8.2f} {big / seconds:>8.0f} {curl / seconds:>7.0%} {cpu:>6.2f} "
               f"{peak(name, big) / 1024:>7.0f} MiB")
     print(f"\npeak memory, {small} MiB vs {big} MiB image (must not grow)")
     print(f"{'client':<18} {f'{small} MiB':>10} {f'{big} MiB':>10} {'ratio':>7}")
