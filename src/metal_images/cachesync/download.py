@@ -1,0 +1,158 @@
+"""A verified download: stream to a temp file, md5 while streaming, rename into place.
+
+The socket is read into a few fixed buffers; a second thread hashes each buffer while the
+next one is being received and written (hashlib and file writes release the GIL), so a
+download costs about max(network, md5) and memory stays constant whatever the size.
+Nothing appears at the final path until the checksum matched.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import queue
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from metal_images.cachesync.retry import TransientError
+from metal_images.cachesync.store import Source
+from metal_images.errors import MetalImagesError
+
+BUFFER_SIZE = 4 << 20
+BUFFERS = 4
+# start writing dirty pages back every so often, so the final fsync has little left to wait for
+WRITEBACK_EVERY = 64 << 20
+
+
+class DiskFullError(MetalImagesError):
+    """The cache file system has no room left; retrying right away will not help."""
+
+
+class ChecksumMismatch(TransientError):
+    """The bytes received do not match the store's .md5 (a corrupted transfer or object)."""
+
+
+def parse_md5(text: str, *, what: str) -> str:
+    """The first token of an md5sum line (`<hex>  <name>` or just `<hex>`), checked to be md5."""
+    token = text.strip().split(" ", 1)[0].strip().lower() if text.strip() else ""
+    if len(token) != 32 or any(c not in "0123456789abcdef" for c in token):
+        raise MetalImagesError(f"{what}: not an md5 sum: {text.strip()[:80]!r}")
+    return token
+
+
+def _fill(source: Source, buffer: memoryview) -> int:
+    """Read until the buffer is full or the stream ends."""
+    filled = 0
+    while filled < len(buffer):
+        n = source.readinto(buffer[filled:])
+        if not n:
+            break
+        filled += n
+    return filled
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    while data:
+        written = os.write(fd, data)
+        data = data[written:]
+
+
+def stream_to_file(source: Source, fd: int, on_bytes: Callable[[int], None] | None = None) -> tuple[int, str]:
+    """Copy `source` to `fd`, hashing in a helper thread; returns (bytes, md5 hex)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    free: queue.Queue[memoryview] = queue.Queue()
+    filled: queue.Queue[tuple[memoryview, int] | None] = queue.Queue()
+    for _ in range(BUFFERS):
+        free.put(memoryview(bytearray(BUFFER_SIZE)))
+
+    def hasher() -> None:
+        while (item := filled.get()) is not None:
+            buffer, length = item
+            digest.update(buffer[:length])
+            free.put(buffer)
+
+    thread = threading.Thread(target=hasher, name="md5", daemon=True)
+    thread.start()
+    total = flushed = 0
+    try:
+        while True:
+            buffer = free.get()
+            length = _fill(source, buffer)
+            if not length:
+                break
+            _write_all(fd, buffer[:length])
+            filled.put((buffer, length))
+            total += length
+            if total - flushed >= WRITEBACK_EVERY:
+                # asynchronous writeback of what is written so far (does not wait for the disk)
+                os.posix_fadvise(fd, flushed, total - flushed, os.POSIX_FADV_DONTNEED)
+                flushed = total
+            if on_bytes:
+                on_bytes(length)
+    finally:
+        filled.put(None)
+        thread.join()
+    return total, digest.hexdigest()
+
+
+def download_verified(
+    source: Source,
+    final: Path,
+    tmp_dir: Path,
+    expected_md5: str | None,
+    *,
+    what: str,
+    on_bytes: Callable[[int], None] | None = None,
+    durable: bool = True,
+) -> tuple[int, str]:
+    """Download into `tmp_dir`, verify, fsync and rename to `final`. Returns (bytes, md5).
+
+    `durable=False` skips the fsync (only the benchmark uses it, to show what it costs):
+    without it a power loss could leave a renamed but empty file whose sidecar says "verified".
+    """
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=final.name + ".", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        try:
+            os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the file from a non-root server
+            size, md5 = stream_to_file(source, fd, on_bytes)
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        if expected_md5 is not None and md5 != expected_md5:
+            raise ChecksumMismatch(f"{what}: md5 mismatch: got {md5}, the store says {expected_md5}")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)
+        return size, md5
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno == errno.ENOSPC:
+            message = f"cache disk full: no space left on {tmp_dir} while downloading {what}"
+            raise DiskFullError(message) from exc
+        raise MetalImagesError(f"{what}: cannot write {tmp}: {exc.strerror or exc}") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str, tmp_dir: Path) -> None:
+    """Write a small file (the .md5 sidecar) through a temp file and rename."""
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=path.name + ".", suffix=".part")
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        if exc.errno == errno.ENOSPC:
+            raise DiskFullError(f"cache disk full: no space left on {tmp_dir} while writing {path}") from exc
+        raise

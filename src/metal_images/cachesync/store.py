@@ -1,0 +1,243 @@
+"""Read-only access to an image store in the layout `metal-os/<channel>/<os>/<version>/img.tar.lz4`.
+
+Three readers behind one small interface:
+- `LocalStore`: a directory (`/srv/store` or `file:///srv/store`),
+- `S3Store`: a bucket through boto3 (`s3://bucket`, endpoint configurable; anonymous
+  unless AWS credentials are set, like upstream's anonymous client),
+- `HttpStore`: `http(s)://host/prefix` (key appended to the base) or, without a base,
+  each image's own URL. HTTP has no listing: the candidates are asked with HEAD.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from metal_images.cachesync import http
+from metal_images.cachesync.retry import FetchError, TransientError
+from metal_images.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """A file in the store: its key (URL path without `/`) and the URL the metal-api gave."""
+
+    key: str
+    url: str = ""
+
+    def md5(self) -> ObjectRef:
+        return ObjectRef(self.key + ".md5", self.url + ".md5" if self.url else "")
+
+
+class Source(Protocol):
+    """A stream of bytes the downloader reads into its own buffers."""
+
+    def readinto(self, buffer: memoryview) -> int: ...
+
+
+class Store(Protocol):
+    description: str
+
+    def listing(self, refs: Sequence[ObjectRef]) -> dict[str, int]:
+        """Key -> size for the store's objects (at least those among `refs` and their `.md5`)."""
+        ...
+
+    def open(self, ref: ObjectRef) -> Any:
+        """A context manager yielding a `Source` for the object's bytes."""
+        ...
+
+    def read_text(self, ref: ObjectRef) -> str: ...
+
+
+class LocalStore:
+    def __init__(self, root: Path) -> None:
+        if not root.is_dir():
+            raise ConfigError(f"store directory {root} does not exist")
+        self.root = root
+        self.description = str(root)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise FetchError(f"key {key!r} leaves the store {self.root}")
+        return path
+
+    def listing(self, refs: Sequence[ObjectRef]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                path = Path(dirpath) / name
+                found[path.relative_to(self.root).as_posix()] = path.stat().st_size
+        return found
+
+    @contextmanager
+    def open(self, ref: ObjectRef) -> Iterator[Source]:
+        try:
+            with self._path(ref.key).open("rb", buffering=0) as handle:
+                yield handle
+        except FileNotFoundError as exc:
+            raise FetchError(f"{self.description}: {ref.key} is missing") from exc
+
+    def read_text(self, ref: ObjectRef) -> str:
+        try:
+            return self._path(ref.key).read_text(errors="replace")
+        except FileNotFoundError as exc:
+            raise FetchError(f"{self.description}: {ref.key} is missing") from exc
+
+
+class _BodySource:
+    """botocore's StreamingBody as a `Source` (it has read(n), not readinto)."""
+
+    def __init__(self, body: Any, what: str) -> None:
+        self.body = body
+        self.what = what
+
+    def readinto(self, buffer: memoryview) -> int:
+        try:
+            data = self.body.read(len(buffer))
+        except Exception as exc:  # botocore/urllib3 raise many kinds; all of them mean "try again"
+            raise TransientError(f"{self.what}: {type(exc).__name__}: {exc}") from exc
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class S3Store:
+    def __init__(self, bucket: str, endpoint: str, *, timeout: float, attempts: int) -> None:
+        import boto3
+        from botocore import UNSIGNED
+        from botocore.config import Config
+
+        # anonymous like upstream, unless credentials are configured in the environment
+        signed = bool(os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE"))
+        config = Config(
+            signature_version=None if signed else UNSIGNED,
+            connect_timeout=timeout, read_timeout=timeout,
+            retries={"max_attempts": max(1, attempts), "mode": "standard"},
+        )
+        self.bucket = bucket
+        self.description = f"s3://{bucket} at {endpoint}"
+        self.client = boto3.client("s3", endpoint_url=endpoint,
+                                   region_name=os.environ.get("AWS_DEFAULT_REGION", "dummy"), config=config)
+
+    def _call(self, what: str, fn: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return fn(**kwargs)
+        except ClientError as exc:
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+            message = f"{self.description}: {what}: {exc.response.get('Error', {}).get('Code', status)}"
+            raise (TransientError if status >= 500 or status == 429 else FetchError)(message) from exc
+        except BotoCoreError as exc:
+            raise TransientError(f"{self.description}: {what}: {exc}") from exc
+
+    def listing(self, refs: Sequence[ObjectRef]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"Bucket": self.bucket}
+            if token:
+                kwargs["ContinuationToken"] = token
+            page = self._call("list objects", self.client.list_objects_v2, **kwargs)
+            for obj in page.get("Contents", []):
+                found[obj["Key"]] = int(obj["Size"])
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return found
+
+    @contextmanager
+    def open(self, ref: ObjectRef) -> Iterator[Source]:
+        answer = self._call(f"get {ref.key}", self.client.get_object, Bucket=self.bucket, Key=ref.key)
+        body = answer["Body"]
+        try:
+            yield _BodySource(body, f"{self.description}: get {ref.key}")
+        finally:
+            body.close()
+
+    def read_text(self, ref: ObjectRef) -> str:
+        with self.open(ref) as source:
+            assert isinstance(source, _BodySource)
+            try:
+                return bytes(source.body.read()).decode("utf-8", errors="replace")
+            except Exception as exc:  # see _BodySource.readinto
+                raise TransientError(f"{self.description}: get {ref.key}: {exc}") from exc
+
+
+class _HttpSource:
+    def __init__(self, response: Any, what: str) -> None:
+        self.response = response
+        self.what = what
+
+    def readinto(self, buffer: memoryview) -> int:
+        try:
+            return int(self.response.readinto(buffer))
+        except http.TRANSIENT_OS_ERRORS as exc:
+            raise TransientError(f"{self.what}: {type(exc).__name__}: {exc}") from exc
+
+
+class HttpStore:
+    """A store over plain HTTP: `base` + key, or (base None) the image's own URL."""
+
+    def __init__(self, base: str | None, *, timeout: float) -> None:
+        self.base = base.rstrip("/") + "/" if base else None
+        self.timeout = timeout
+        self.description = base or "the images' own URLs"
+
+    def url(self, ref: ObjectRef) -> str:
+        if self.base:
+            return self.base + ref.key
+        if not ref.url:
+            raise FetchError(f"no URL for {ref.key}")
+        return ref.url
+
+    def listing(self, refs: Sequence[ObjectRef]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for ref in refs:
+            for candidate in (ref, ref.md5()):
+                size = http.head_size(self.url(candidate), timeout=self.timeout)
+                if size is not None:
+                    found[candidate.key] = size
+                elif candidate is ref:
+                    break  # no image, no need to ask for its checksum
+        return found
+
+    @contextmanager
+    def open(self, ref: ObjectRef) -> Iterator[Source]:
+        url = self.url(ref)
+        with http.request(url, timeout=self.timeout) as response:
+            yield _HttpSource(response, f"GET {url}")
+
+    def read_text(self, ref: ObjectRef) -> str:
+        return http.get_text(self.url(ref), timeout=self.timeout)
+
+
+def open_store(store_url: str, *, endpoint: str, bucket: str, timeout: float, attempts: int) -> Store:
+    """The store named by `store_url` (dir, file://, s3://bucket, http(s)://base, `direct`),
+    or upstream's default: the S3 bucket `bucket` at `endpoint`."""
+    if not store_url:
+        return S3Store(bucket, _endpoint_url(endpoint), timeout=timeout, attempts=attempts)
+    if store_url == "direct":
+        return HttpStore(None, timeout=timeout)
+    parts = urlsplit(store_url)
+    if parts.scheme == "s3":
+        if not parts.netloc:
+            raise ConfigError(f"store url {store_url!r}: no bucket (expected s3://<bucket>)")
+        return S3Store(parts.netloc, _endpoint_url(endpoint), timeout=timeout, attempts=attempts)
+    if parts.scheme in ("http", "https"):
+        return HttpStore(store_url, timeout=timeout)
+    if parts.scheme == "file":
+        return LocalStore(Path(parts.path))
+    if parts.scheme == "":
+        return LocalStore(Path(store_url))
+    raise ConfigError(f"store url {store_url!r}: unknown scheme {parts.scheme!r} "
+                      "(use a directory, file://, s3://<bucket>, http(s):// or 'direct')")
+
+
+def _endpoint_url(endpoint: str) -> str:
+    """`metal-stack.io` -> `https://metal-stack.io`; full URLs stay as they are."""
+    return endpoint if "://" in endpoint else f"https://{endpoint}"
