@@ -36,6 +36,7 @@ CONTROL
 dpkg-deb --build --root-owner-group "$standin" /tmp/metal-network-standin.deb >/dev/null
 apt-get install -y -q --no-install-recommends /tmp/metal-network-standin.deb
 apt-get autoremove -y -q --purge
+dpkg --purge netplan.io isc-dhcp-client >/dev/null 2>&1 || true
 rm -rf "$standin" /tmp/metal-network-standin.deb
 rm -rf /etc/netplan
 # networking.service (ifupdown) calls dhclient; it must find one that does nothing
