@@ -47,7 +47,7 @@ for service in $(sed -e 's/#.*//' /etc/vrf/systemd.conf); do
   unit="/usr/local/lib/systemd/system/${service%.service}@.service"
   grep -q '^ExecStart=.*/bin/ip vrf exec %i ' "$unit" || { echo "no VRF template made for $service" >&2; exit 1; }
 done
-ip vrf help >/dev/null 2>&1 || { echo "this iproute2 has no VRF support" >&2; exit 1; }
+ip vrf help 2>&1 | grep -q "ip vrf exec" || { echo "this iproute2 has no VRF support" >&2; exit 1; }
 
 # -- Prometheus node exporter: Ubuntu's binary where the installer's unit expects it
 ln -sfn /usr/bin/prometheus-node-exporter /usr/local/bin/node_exporter

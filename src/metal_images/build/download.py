@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import IO
@@ -71,13 +72,21 @@ def _stream_to(url: str, handle: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
-def _short_reason(exc: requests.RequestException) -> str:
-    """requests nests the cause several levels deep; the innermost line says the most."""
+def _short_reason(exc: BaseException) -> str:
+    """requests wraps urllib3 wraps socket errors; the innermost one says what happened."""
     cause: BaseException = exc
-    while cause.__context__ is not None and not isinstance(cause, OSError):
-        cause = cause.__context__
+    for _ in range(8):
+        reason = getattr(cause, "reason", None)
+        first_arg = cause.args[0] if cause.args else None
+        inner = next((c for c in (reason, first_arg, cause.__cause__, cause.__context__)
+                      if isinstance(c, BaseException)), None)
+        if inner is None:
+            break
+        cause = inner
     text = str(cause) or type(cause).__name__
-    return text.splitlines()[0][:200]
+    # urllib3 starts its messages with the repr of the connection object
+    text = re.sub(r"^<[^>]*>: ", "", text.splitlines()[0])
+    return text[:200]
 
 
 def fetch_verified(url: str, expected: str, label: str) -> Path:
@@ -90,21 +99,21 @@ def fetch_verified(url: str, expected: str, label: str) -> Path:
     if cached is not None:
         return cached
     folder = artifact_cache()
-    with ui.step(f"download {label}"):
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".part-", delete=False) as handle:
-            part = Path(handle.name)
-            try:
-                actual = _stream_to(url, handle)
-            except BaseException:
-                handle.close()
-                part.unlink(missing_ok=True)
-                raise
-        if actual != expected:
+    ui.info(f"{label}: downloading {url}")
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".part-", delete=False) as handle:
+        part = Path(handle.name)
+        try:
+            actual = _stream_to(url, handle)
+        except BaseException:
+            handle.close()
             part.unlink(missing_ok=True)
-            raise MetalImagesError(
-                f"{label}: sha256 mismatch for {url}: expected {expected}, got {actual}"
-            )
-        target = folder / expected
-        os.chmod(part, 0o644)
-        os.replace(part, target)
+            raise
+    if actual != expected:
+        part.unlink(missing_ok=True)
+        raise MetalImagesError(
+            f"{label}: sha256 mismatch for {url}: expected {expected}, got {actual}"
+        )
+    target = folder / expected
+    os.chmod(part, 0o644)
+    os.replace(part, target)
     return target
