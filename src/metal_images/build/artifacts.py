@@ -36,8 +36,9 @@ def install_artifacts(spec: ImageSpec, root: Path) -> list[str]:
                     f"{label}: cannot fetch {artifact.url}: {exc} "
                     "(set `allow_missing_artifacts: true` in image.yaml to build without it)"
                 ) from exc
-            ui.warn(f"{label} is missing: cannot fetch {artifact.url}: {exc}; "
-                    f"{artifact.path} is left out of the image")
+            left_out = f"nothing is unpacked at {artifact.path}" if artifact.extract else (
+                f"{artifact.path} is left out of the image")
+            ui.warn(f"{label} is missing: cannot fetch {artifact.url}: {exc}; {left_out}")
             missing.append(artifact.name)
             continue
         with ui.step(f"install {artifact.name} at {artifact.path}"):
