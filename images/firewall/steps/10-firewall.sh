@@ -25,6 +25,14 @@ cat > /etc/logrotate.d/suricata <<'LOGROTATE'
 }
 LOGROTATE
 
+# suricata.service reads these; lan0 (an uplink, present on every metal firewall) until
+# the installer names the internet VRF's interface
+cat > /etc/default/suricata <<'DEFAULTS'
+SURCONF=/etc/suricata/suricata.yaml
+IFACE=lan0
+PIDFILE=/run/suricata.pid
+DEFAULTS
+
 # -- chrony: a template unit per VRF (the generator), configured for the internet
 cat > /etc/chrony/chrony.conf <<'CHRONY'
 # chrony on a metal-stack firewall: runs as chrony@<internet vrf>.service
