@@ -41,7 +41,7 @@ def enabled(root: Path, target: str, unit: str) -> bool:
 
 
 def test_chrony_runs_as_a_vrf_template(rootfs: Path) -> None:
-    template = (rootfs / "usr/local/lib/systemd/system/chrony@.service").read_text()
+    template = (rootfs / "usr/lib/systemd/system/chrony@.service").read_text()
     assert re.search(r"^ExecStart=[-@:+!]*/bin/ip vrf exec %i \S*chronyd", template, re.M)
     assert "Alias=" not in template
     assert (rootfs / "etc/vrf/systemd.conf").read_text().split() == ["chrony"]

@@ -47,12 +47,12 @@ makestep 1 3
 rtcsync
 leapsectz right/UTC
 CHRONY
-# The generator writes chrony@.service at every boot; a copy made now lets the installer
-# enable chrony@vrf<id> in the chroot, before the machine ever booted.
-mkdir -p /usr/local/lib/systemd/system
-/etc/systemd/system-generators/systemd-vrf-generator /usr/local/lib/systemd/system
+# The generator writes chrony@.service at every boot (into /run/systemd/generator, which
+# wins over /usr/lib); a copy made now, where the installer looks for it, lets it enable
+# chrony@vrf<id> in the chroot before the machine ever booted (as upstream's renamed unit).
+/etc/systemd/system-generators/systemd-vrf-generator /usr/lib/systemd/system
 for service in $(sed -e 's/#.*//' /etc/vrf/systemd.conf); do
-  unit="/usr/local/lib/systemd/system/${service%.service}@.service"
+  unit="/usr/lib/systemd/system/${service%.service}@.service"
   grep -q '^ExecStart=.*/bin/ip vrf exec %i ' "$unit" || { echo "no VRF template made for $service" >&2; exit 1; }
 done
 ip vrf help 2>&1 | grep -q "ip vrf exec" || { echo "this iproute2 has no VRF support" >&2; exit 1; }
