@@ -89,3 +89,11 @@ def test_resolved_frr_and_the_shared_debian_context(rootfs: Path) -> None:
     assert "kernel.printk = 2 4 1 7" in (rootfs / "etc/sysctl.d/11-console-logging.conf").read_text()
     assert (rootfs / "etc/systemd/system/getty@.service.d/override.conf").is_file()
     assert (rootfs / "install.sh").is_file()
+
+
+def test_frr_and_sysctls_as_the_vm_checks_expect(rootfs: Path) -> None:
+    daemons = (rootfs / "etc/frr/daemons").read_text()
+    assert 'staticd_options="  -A 127.0.0.1"' in daemons or "staticd_options=" in daemons
+    assert "watchfrr_options=" in daemons
+    sysctls = (rootfs / "etc/sysctl.d/99-frr_defaults.conf").read_text()
+    assert "net.ipv4.fib_multipath_hash_policy = 1" not in sysctls
