@@ -51,6 +51,7 @@ def test_chrony_runs_as_a_vrf_template(rootfs: Path) -> None:
     sandbox = (rootfs / "etc/systemd/system/chrony@.service.d/proc.conf").read_text()
     assert "ProtectControlGroups=no" in sandbox
     assert not enabled(rootfs, "sysinit.target", "systemd-timesyncd.service")
+    assert not (rootfs / "usr/lib/systemd/system/systemd-timesyncd.service").exists()
     assert "pool " in (rootfs / "etc/chrony/chrony.conf").read_text()
 
 

@@ -34,6 +34,10 @@ PIDFILE=/run/suricata.pid
 DEFAULTS
 
 # -- chrony: a template unit per VRF (the generator), configured for the internet
+# chrony conflicts with systemd-timesyncd, so apt removed that; purge its enablement links too
+if dpkg-query -W -f='${db:Status-Status}' systemd-timesyncd 2>/dev/null | grep -q config-files; then
+  dpkg --purge systemd-timesyncd >/dev/null
+fi
 cat > /etc/chrony/chrony.conf <<'CHRONY'
 # chrony on a metal-stack firewall: runs as chrony@<internet vrf>.service
 pool time.cloudflare.com iburst
