@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   # build: root trees from the Debian/Ubuntu archives, Dockerfile builds
   mmdebstrap arch-test uidmap buildah debian-archive-keyring
+  # Ubuntu suites: mmdebstrap knows jammy from distro-info-data; gpg reads archive keys
+  distro-info-data gnupg
   # export/check: the reference tools our output must satisfy
   lz4 tar coreutils
   # test: hammer emulation (disk, partitions, file systems), boot, switch

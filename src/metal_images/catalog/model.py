@@ -36,6 +36,9 @@ class Artifact(Strict):
     path: str = Field(pattern=r"^/", description="absolute install path inside the image")
     mode: str = Field(default="0755", pattern=r"^0?[0-7]{3,4}$")
     extract: bool = Field(default=False, description="a .tar.gz/.tgz unpacked at `path` instead of copied")
+    strip: int = Field(
+        default=0, ge=0, description="with `extract`: leading path components dropped from each member"
+    )
 
 
 class ImageSpec(Strict):

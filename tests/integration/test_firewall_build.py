@@ -1,0 +1,91 @@
+"""A real build of images/firewall on top of images/ubuntu, and what the tree holds.
+
+Slow (minutes; builds ubuntu first when needed) and only when asked for:
+METAL_IMAGES_TEST_IMAGES=firewall (or ubuntu,firewall). Needs root, mmdebstrap and
+Ubuntu's archive. The downloads (artifacts) are allowed to be missing on machines
+without GitHub; whether they came or not, the rest must be right.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.root]
+FAMILY = "firewall"
+
+
+def images_requested() -> set[str]:
+    names = os.environ.get("METAL_IMAGES_TEST_IMAGES", "").split(",")
+    return {name.strip() for name in names if name.strip()}
+
+
+@pytest.fixture(scope="module")
+def rootfs() -> Path:
+    if FAMILY not in images_requested():
+        pytest.skip(f"builds the {FAMILY} image (minutes); run with METAL_IMAGES_TEST_IMAGES={FAMILY} "
+                    "(comma list, e.g. ubuntu,firewall)")
+    if os.geteuid() != 0 or shutil.which("mmdebstrap") is None:
+        pytest.skip("building an image needs root and mmdebstrap (scripts/bootstrap.sh)")
+    from metal_images.build.builder import build_image
+
+    return build_image(FAMILY).rootfs
+
+
+def enabled(root: Path, target: str, unit: str) -> bool:
+    return (root / "etc/systemd/system" / f"{target}.wants" / unit).is_symlink()
+
+
+def test_chrony_runs_as_a_vrf_template(rootfs: Path) -> None:
+    template = (rootfs / "usr/lib/systemd/system/chrony@.service").read_text()
+    assert re.search(r"^ExecStart=[-@:+!]*/bin/ip vrf exec %i \S*chronyd", template, re.M)
+    assert "Alias=" not in template
+    assert (rootfs / "etc/vrf/systemd.conf").read_text().split() == ["chrony"]
+    generator = rootfs / "etc/systemd/system-generators/systemd-vrf-generator"
+    assert os.access(generator, os.X_OK)
+    assert os.readlink(rootfs / "etc/systemd/system/chrony.service") == "/dev/null"
+    sandbox = (rootfs / "etc/systemd/system/chrony@.service.d/proc.conf").read_text()
+    assert "ProtectControlGroups=no" in sandbox
+    assert not enabled(rootfs, "sysinit.target", "systemd-timesyncd.service")
+    assert not (rootfs / "usr/lib/systemd/system/systemd-timesyncd.service").exists()
+    assert "pool " in (rootfs / "etc/chrony/chrony.conf").read_text()
+
+
+def test_suricata_with_hourly_rotation_and_logs_on_var_lib(rootfs: Path) -> None:
+    assert enabled(rootfs, "multi-user.target", "suricata.service")
+    assert enabled(rootfs, "multi-user.target", "suricata-update.service")
+    assert enabled(rootfs, "timers.target", "suricata-update.timer")
+    assert enabled(rootfs, "timers.target", "logrotate.timer")
+    rotate = (rootfs / "etc/logrotate.d/suricata").read_text()
+    assert "/var/log/suricata/*.log" in rotate and "/var/log/suricata/*.json" in rotate and "hourly" in rotate
+    assert "OnCalendar=hourly" in (rootfs / "etc/systemd/system/logrotate.timer.d/hourly.conf").read_text()
+    assert (rootfs / "var/lib/suricata/log").is_dir()
+    assert "L /var/log/suricata - - - - /var/lib/suricata/log" in (
+        rootfs / "etc/tmpfiles.d/suricata-log.conf").read_text()
+    assert (rootfs / "usr/bin/suricata").is_file() and (rootfs / "usr/bin/suricata-update").is_file()
+
+
+def test_nftables_node_exporter_and_console(rootfs: Path) -> None:
+    conf = (rootfs / "etc/nftables.conf").read_text()
+    assert "flush ruleset" in conf and 'include "/etc/nftables/*"' in conf
+    assert enabled(rootfs, "sysinit.target", "nftables.service") or enabled(
+        rootfs, "multi-user.target", "nftables.service")
+    assert "nf_conntrack_acct = 1" in (rootfs / "etc/sysctl.d/10-netfilter.conf").read_text()
+    link = rootfs / "usr/local/bin/node_exporter"
+    assert os.readlink(link) == "/usr/bin/prometheus-node-exporter"
+    assert (rootfs / "usr/bin/prometheus-node-exporter").is_file()
+    assert not enabled(rootfs, "multi-user.target", "prometheus-node-exporter.service")
+    assert not (rootfs / "etc/systemd/system/getty@.service.d").exists()
+    assert not (rootfs / "etc/systemd/system/serial-getty@.service.d").exists()
+    assert "consolepassword" in (rootfs / "etc/issue").read_text()
+
+
+def test_downloads_are_installed_or_left_out_whole(rootfs: Path) -> None:
+    controller = rootfs / "usr/local/bin/firewall-controller"
+    assert not controller.exists() or os.access(controller, os.X_OK)
+    tailscaled = rootfs / "usr/local/bin/tailscaled"
+    assert not tailscaled.is_symlink() or tailscaled.resolve().is_file()
