@@ -1,11 +1,12 @@
 # The two promises of the README:
 #   make debian   build, test and export Debian 12 (the main job)
 #   make test     lint, type-check and run the whole test suite
+# `make ubuntu` and `make firewall` do the same for those images (firewall builds on ubuntu).
 VENV := .venv
 MI := $(VENV)/bin/metal-images
 CHANNEL ?= stable
 
-.PHONY: deps lint test debian ubuntu firewall nvidia clean
+.PHONY: deps lint test debian ubuntu firewall clean
 
 deps:
 	@bash scripts/bootstrap.sh
@@ -15,11 +16,26 @@ lint: deps
 	$(VENV)/bin/mypy
 
 test: lint
+	mkdir -p build
 	$(VENV)/bin/pytest -v --junitxml=build/junit.xml
 
-debian ubuntu firewall: deps
-	$(MI) build $@
-	$(MI) export $@ --channel $(CHANNEL)
+# build -> export a candidate -> test the candidate like metal-hammer -> export for real,
+# so a failing test never leaves an image in images/<channel>/.
+define image_job
+	$(MI) build $(1)
+	$(MI) export $(1) --channel $(CHANNEL) --output build/$(1)/candidate
+	$(MI) test $$(find build/$(1)/candidate -name img.tar.lz4 | head -n1) --role $(2) --out build/$(1)/test
+	$(MI) export $(1) --channel $(CHANNEL)
+endef
+
+debian: deps
+	$(call image_job,debian,machine)
+
+ubuntu: deps
+	$(call image_job,ubuntu,machine)
+
+firewall: ubuntu
+	$(call image_job,firewall,firewall)
 
 clean:
 	rm -rf build

@@ -50,18 +50,6 @@ DNS=8.8.8.8 8.8.4.4
 LLMNR=no
 RESOLVED
 
-# FRR and sysctl settings the VM checks (contract 9.2) expect; the shared Debian context
-# lacks them (reported), so they are set here, idempotently, until it has them:
-# staticd's vty only on localhost (else 0.0.0.0:2616), an ECMP hash on L3 only (policy 0),
-# and watchfrr waiting longer for a daemon restart (a slow first boot otherwise kills
-# bgpd's restart half-way, before its configuration is applied).
-daemons=/etc/frr/daemons
-grep -q '^staticd_options=' "$daemons" || echo 'staticd_options="  -A 127.0.0.1"' >> "$daemons"
-grep -q '^watchfrr_options=' "$daemons" || echo 'watchfrr_options="-T 90"' >> "$daemons"
-if [ -f /etc/sysctl.d/99-frr_defaults.conf ]; then
-  sed -i 's/^\(net\.ipv[46]\.fib_multipath_hash_policy\) *= *1 *$/\1 = 0/' /etc/sysctl.d/99-frr_defaults.conf
-fi
-
 # exactly one kernel: the HWE kernel, no other linux-image left behind
 kernels=$(dpkg-query -W -f='${Package} ${Status}\n' 'linux-image-[0-9]*' 2>/dev/null | grep -c 'install ok installed' || true)
 if [ "$kernels" != 1 ]; then
