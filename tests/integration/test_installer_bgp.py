@@ -22,10 +22,10 @@ from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 import pytest
-from test_installer_chroot import FIXTURES, install, prepare, pristine_tree, tree  # noqa: F401
 
 from metal_images.chroot import chroot_mounts
 from metal_images.installer_bundle import write_install_sh
+from tests.integration.test_installer_chroot import FIXTURES, install, prepare, pristine_tree, tree  # noqa: F401
 
 pytestmark = [
     pytest.mark.root,

@@ -77,7 +77,10 @@ def qemu_argv(spec: VmSpec, use_kvm: bool) -> list[str]:
             "-display", "none", "-monitor", "none", "-no-reboot",
             "-serial", f"file:{spec.serial0_log}", "-serial", f"file:{spec.console_log}",
             "-drive", f"file={spec.disk},format=raw,if=none,id=disk0,cache=unsafe",
-            "-device", "virtio-blk-pci,drive=disk0" + (",bootindex=0" if spec.ovmf_vars else "")]
+            "-device", "virtio-blk-pci,drive=disk0" + (",bootindex=0" if spec.ovmf_vars else ""),
+            # real machines have a hardware watchdog the image's daemon drives; give the VM
+            # one too, but never let a slow TCG guest be reset by it mid-test
+            "-device", "i6300esb", "-action", "watchdog=none"]
     for index, (mac, tap) in enumerate(zip(spec.macs, spec.taps, strict=False)):
         argv += ["-netdev", f"tap,id=net{index},ifname={tap},script=no,downscript=no",
                  "-device", f"virtio-net-pci,netdev=net{index},mac={mac},romfile="]
