@@ -9,7 +9,7 @@ import click
 from metal_images import ui
 from metal_images.build.builder import build_image
 from metal_images.build.shell import shell as run_shell
-from metal_images.build.signals import interruptible
+from metal_images.signals import interruptible
 
 
 @click.command("build")

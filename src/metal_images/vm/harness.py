@@ -7,13 +7,11 @@ Phases (each timed): install (hammer emulation) -> boot to SSH -> checks. Output
 from __future__ import annotations
 
 import json
-import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import FrameType
 
 from rich.console import Console
 from rich.table import Table
@@ -23,6 +21,7 @@ from metal_images.checks.context import CheckContext
 from metal_images.checks.runner import CheckResult, run_checks
 from metal_images.checks.userdata import expectations
 from metal_images.hammer import emulate, inputs, pull
+from metal_images.signals import interruptible
 
 from . import session, switch
 
@@ -57,19 +56,6 @@ class TestOptions:
 
 
 @contextmanager
-def terminate_on_sigterm() -> Iterator[None]:
-    """SIGTERM/SIGHUP unwind like Ctrl-C, so every context manager tears down."""
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-@contextmanager
 def _phase(report: TestReport, name: str, title: str) -> Iterator[None]:
     started = time.monotonic()
     try:
@@ -95,7 +81,7 @@ def run_test(artifact: str, out: Path, options: TestOptions) -> TestReport:
                    "dns_servers": [switch.SERVICE_ADDRESS], "ntp_servers": [switch.SERVICE_ADDRESS]})
     userdata = options.userdata.read_text() if options.userdata else None
     try:
-        with terminate_on_sigterm():
+        with interruptible():
             with _phase(report, "install", "install like metal-hammer"):
                 directory, name = _artifact_url(artifact)
                 if directory is None:

@@ -1,8 +1,8 @@
-"""Turn SIGTERM (and SIGINT, even when a parent shell ignored it) into KeyboardInterrupt.
+"""Turn SIGTERM, SIGHUP (and SIGINT, even when a parent shell ignored it) into KeyboardInterrupt.
 
 Python dies on SIGTERM without running `finally` blocks, which would leave /proc, /sys
-and /dev mounted inside a stage tree. Raised as KeyboardInterrupt instead, every mount
-context manager unwinds and the half-built stage dir is deleted.
+and /dev mounted, loop devices attached or a VM running. Raised as KeyboardInterrupt
+instead, every context manager unwinds (builds, shells and `test` all use it).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def _interrupt(signum: int, _frame: FrameType | None) -> None:
 
 @contextmanager
 def interruptible() -> Iterator[None]:
-    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     try:
         yield
     finally:
