@@ -188,7 +188,7 @@ def test_release_skips_incomplete_sets_and_refuses_to_name_them(store: Store, tm
     store.backend.delete("metal-os/stable/ubuntu/24.04/" + MD5)
     result = ok(cli(store, "release", "--date", "20261126"))
     assert "debian/12" in result.output and "ubuntu/24.04" not in result.output
-    named = cli(store, "release", "--date", "20261126", "ubuntu")
+    named = cli(store, "release", "--date", "20261126", "ubuntu/24.04")
     assert named.exit_code == 2 and "incomplete (missing img.tar.lz4.md5)" in named.output
     assert [s.ref.short for s in list_sets(store.backend) if s.ref.channel.path == "20261126"] == [
         "20261126/debian/12"
