@@ -32,6 +32,8 @@ class CheckContext:
     endpoint_text: str
     switch_namespace: str
     switch_vty: str                # vtysh --vty_socket of the switch
+    private_vrf: str = ""          # firewall: the tenant network's VRF device, e.g. vrf3981
+    private_ip: str = ""           # firewall: its address in that network
     userdata_files: list[ExpectedFile] = field(default_factory=list)
     userdata_units: list[str] = field(default_factory=list)
 

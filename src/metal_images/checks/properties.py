@@ -251,7 +251,8 @@ SERVICES_DEBIAN = [("frr", True), ("ssh", True), ("lldpd", True), ("systemd-netw
                    ("serial-getty@ttyS1", True)]
 SERVICES_MACHINE = [("containerd", True)]
 SERVICES_FIREWALL = [("chrony@vrf104009", True), ("suricata", True), ("suricata-update", False),
-                     ("nftables", True), ("firewall-controller", False), ("droptailer", False)]
+                     ("nftables", True), ("firewall-controller", False), ("droptailer", False),
+                     ("node-exporter", True)]
 
 
 @pytest.mark.os_ids(*DEBIAN_FAMILY)
@@ -305,6 +306,25 @@ def test_userdata_units_enabled_not_running(host: Any, ctx: CheckContext) -> Non
 @pytest.mark.roles("firewall")
 def test_nftables_forward_policy_drop(root: Root) -> None:
     assert "type filter hook forward priority 0; policy drop;" in root.check_output("cat /etc/nftables/rules")
+
+
+@pytest.mark.roles("firewall")
+def test_node_exporter_serves_in_private_vrf(root: Root, ctx: CheckContext) -> None:
+    """The cluster's monitoring scrapes the firewall in the tenant network: the exporter
+    answers there, inside the VRF, and nowhere on the wildcard address."""
+    url = f"http://{ctx.private_ip}:9100/metrics"
+    fetch = f"ip vrf exec {ctx.private_vrf} curl -fsS --max-time 10 {url}"
+    text = eventually(lambda: (r := root.run(fetch)).rc == 0 and r.stdout, 60) or ""
+    assert "node_exporter_build_info" in text, f"{url} in {ctx.private_vrf}: {root.run(fetch).stderr.strip()}"
+
+
+@pytest.mark.roles("firewall")
+def test_suricata_watches_internet_interface(root: Root) -> None:
+    defaults = root.check_output("cat /etc/default/suricata")
+    iface = re.search(r"^IFACE=(\S+)", defaults, re.MULTILINE)
+    assert iface, f"no IFACE in /etc/default/suricata: {defaults!r}"
+    cmdline = root.check_output("cat /proc/$(cat /run/suricata.pid)/cmdline").replace("\0", " ")
+    assert f"-i {iface.group(1)}" in cmdline, cmdline
 
 
 @pytest.mark.roles("firewall")

@@ -87,6 +87,14 @@ def router_ip(config: dict[str, Any]) -> str:
     raise ConfigError(f"install.yaml has no {wanted} network with ips")
 
 
+def private_vrf_and_ip(config: dict[str, Any]) -> tuple[str, str]:
+    """A firewall's private (tenant) network as (VRF device, first IP); empty when none."""
+    for network in config.get("networks") or []:
+        if network.get("private") and not network.get("underlay") and network.get("ips"):
+            return f"vrf{network['vrf']}", str(network["ips"][0])
+    return "", ""
+
+
 def local_asn(config: dict[str, Any]) -> int:
     for network in config.get("networks") or []:
         if (network.get("underlay") if config.get("role") == "firewall" else network.get("private")):

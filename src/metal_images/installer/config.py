@@ -74,6 +74,16 @@ class FirewallRules:
 
 
 @dataclass(frozen=True)
+class VPN:
+    """`vpn:` (tailscale/headscale): the control server, a pre-auth key, and whether the
+    machine was already joined."""
+
+    address: str
+    authkey: str
+    connected: bool
+
+
+@dataclass(frozen=True)
 class InstallConfig:
     hostname: str
     password: str
@@ -88,6 +98,7 @@ class InstallConfig:
     firewall_rules: FirewallRules
     dns_servers: List[IPAddress]
     ntp_servers: List[str]
+    vpn: Optional[VPN] = None
 
     @property
     def underlay(self) -> Optional[Network]:
@@ -225,6 +236,20 @@ def _firewall_rules(top: _Reader) -> FirewallRules:
     return FirewallRules(egress=result["egress"], ingress=result["ingress"])
 
 
+def _vpn(top: _Reader) -> Optional[VPN]:
+    raw = top.data.get("vpn")
+    if raw is None:
+        return None
+    reader = top.mapping("vpn", raw)
+    address = reader.str_("address", required=True)
+    if any(c.isspace() for c in address):
+        raise reader.fail("address", f"{address!r} is not a URL or host name")
+    authkey = reader.str_("authkey", required=True)
+    if any(c.isspace() for c in authkey):
+        raise reader.fail("authkey", "must not contain white space")
+    return VPN(address=address, authkey=authkey, connected=reader.bool_("connected"))
+
+
 def parse(text: str) -> InstallConfig:
     """Parse and validate install.yaml's text."""
     try:
@@ -263,6 +288,7 @@ def parse(text: str) -> InstallConfig:
         firewall_rules=_firewall_rules(top),
         dns_servers=top.ips("dns_servers"),
         ntp_servers=ntp,
+        vpn=_vpn(top),
     )
     validate_networks(config)
     return config

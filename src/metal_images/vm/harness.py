@@ -96,6 +96,7 @@ def run_test(artifact: str, out: Path, options: TestOptions) -> TestReport:
                 report.phases["boot_to_ssh"] = round(time.monotonic() - boot_started, 1)
                 report.accel = "kvm" if vm.use_kvm else "tcg"
                 files, units = expectations(userdata)
+                private_vrf, private_ip = inputs.private_vrf_and_ip(installed.config)
                 ctx = CheckContext(
                     role=options.role, os_id=installed.os_id, hostname=str(config.get("hostname", "")),
                     router_id=inputs.router_ip(installed.config), asn=inputs.local_asn(installed.config),
@@ -104,6 +105,7 @@ def run_test(artifact: str, out: Path, options: TestOptions) -> TestReport:
                     uefi=options.uefi, dns_name=switch.ENDPOINT_NAME, dns_address=switch.ENDPOINT_ADDRESS,
                     endpoint_url=f"http://{switch.ENDPOINT_NAME}/", endpoint_text=switch.ENDPOINT_TEXT,
                     switch_namespace=vm.switch.namespace, switch_vty=str(vm.switch.state),
+                    private_vrf=private_vrf, private_ip=private_ip,
                     userdata_files=files, userdata_units=units)
                 with _phase(report, "checks", "property checks (pytest-testinfra over SSH)"):
                     report.results = run_checks(ctx, address=vm.ssh.address, ssh_config=vm.ssh.config,
@@ -163,4 +165,6 @@ def default_install_yaml(role: str) -> Path:
 
 
 def default_userdata(role: str) -> Path:
-    return FIXTURES / "userdata-ignition.json"
+    """Machines get the cloud-config-downloader files, firewalls the controller's kubeconfig
+    and the units firewall-controller and droptailer enabled (as upstream's test inputs)."""
+    return FIXTURES / ("userdata-firewall-ignition.json" if role == "firewall" else "userdata-ignition.json")

@@ -1,7 +1,9 @@
 """The network configuration metal-networker renders upstream (contract section 6.2).
 
 `configure()` writes systemd-networkd files, hostname and /etc/hosts, /etc/frr/frr.conf
-and, on firewalls, /etc/nftables/rules and the chrony@<internet vrf> instance. FRR and
+and, on firewalls, /etc/nftables/rules, the chrony@<internet vrf> instance and the
+firewall's services (node exporter, firewall-controller, droptailer, tailscale,
+suricata's interface; see services.py). FRR and
 nftables configs are first rendered into /etc/metal/networker/, validated with the
 image's `vtysh --dryrun` / `nft --check` and only then moved into place.
 """
@@ -14,7 +16,7 @@ from typing import List
 
 from ..context import Context
 from ..errors import InstallError
-from . import frr, networkd, nftables, system
+from . import frr, networkd, nftables, services, system
 from .plan import plan
 
 STAGING = "/etc/metal/networker"
@@ -97,4 +99,9 @@ def configure(ctx: Context) -> None:
         dirs = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
         if not any(ctx.target.exists(f"{d}/{template}") for d in dirs):
             raise InstallError(f"cannot enable {unit}: no {template} in the image (firewall images have one)")
+        ctx.run(["systemctl", "enable", unit])
+    rendered = services.render(config, net)
+    for path, file in rendered.files.items():
+        ctx.target.write(path, file.content, mode=file.mode)
+    for unit in rendered.enable:
         ctx.run(["systemctl", "enable", unit])
