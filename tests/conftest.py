@@ -1,5 +1,9 @@
-"""Shared fixtures. `debian_rootfs` builds images/debian through the real builder once per
-session (a cache hit when build/debian is current) and returns build/debian/rootfs."""
+"""Shared fixtures: the catalog's images, built through the real builder once per session
+(a cache hit when build/<family> is current) and returned as build/<family>/rootfs.
+
+Every image is built and booted by default. METAL_IMAGES_TEST_IMAGES (comma list, e.g.
+`debian` or `ubuntu,firewall`) narrows the slow tests to those images while working on one.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,14 @@ import pytest
 
 from metal_images import paths
 
+# the images the suite builds and boots; the firewall is built on ubuntu
+TESTED_IMAGES = ("debian", "ubuntu", "firewall")
+
+
+def images_requested() -> set[str]:
+    names = [n.strip() for n in os.environ.get("METAL_IMAGES_TEST_IMAGES", "").split(",") if n.strip()]
+    return set(names) if names else set(TESTED_IMAGES)
+
 
 def _can_build() -> str | None:
     if os.geteuid() != 0:
@@ -20,14 +32,31 @@ def _can_build() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def debian_rootfs() -> Path:
-    """The built Debian 12 tree (build/debian/rootfs). Builds it when needed (minutes cold)."""
+def built_rootfs(family: str) -> Path:
+    """build/<family>/rootfs, built when needed (minutes cold), or skip with the reason."""
+    if family not in images_requested():
+        chosen = os.environ.get("METAL_IMAGES_TEST_IMAGES")
+        pytest.skip(f"METAL_IMAGES_TEST_IMAGES={chosen} leaves out {family}")
     reason = _can_build()
     if reason:
         pytest.skip(reason)
     from metal_images.build.builder import build_image
 
-    result = build_image("debian")
-    assert result.rootfs == paths.rootfs_dir("debian")
+    result = build_image(family)
+    assert result.rootfs == paths.rootfs_dir(family)
     return result.rootfs
+
+
+@pytest.fixture(scope="session")
+def debian_rootfs() -> Path:
+    return built_rootfs("debian")
+
+
+@pytest.fixture(scope="session")
+def ubuntu_rootfs() -> Path:
+    return built_rootfs("ubuntu")
+
+
+@pytest.fixture(scope="session")
+def firewall_rootfs() -> Path:
+    return built_rootfs("firewall")

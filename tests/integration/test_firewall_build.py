@@ -1,8 +1,7 @@
 """A real build of images/firewall on top of images/ubuntu, and what the tree holds.
 
-Slow (minutes; builds ubuntu first when needed) and only when asked for:
-METAL_IMAGES_TEST_IMAGES=firewall (or ubuntu,firewall). Needs root, mmdebstrap and
-Ubuntu's archive. The downloads (artifacts) are allowed to be missing on machines
+Slow (minutes; builds ubuntu first when needed). Needs root, mmdebstrap and Ubuntu's
+archive. The downloads (artifacts) are allowed to be missing on machines
 without GitHub; whether they came or not, the rest must be right.
 """
 
@@ -10,30 +9,16 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
-FAMILY = "firewall"
-
-
-def images_requested() -> set[str]:
-    names = os.environ.get("METAL_IMAGES_TEST_IMAGES", "").split(",")
-    return {name.strip() for name in names if name.strip()}
 
 
 @pytest.fixture(scope="module")
-def rootfs() -> Path:
-    if FAMILY not in images_requested():
-        pytest.skip(f"builds the {FAMILY} image (minutes); run with METAL_IMAGES_TEST_IMAGES={FAMILY} "
-                    "(comma list, e.g. ubuntu,firewall)")
-    if os.geteuid() != 0 or shutil.which("mmdebstrap") is None:
-        pytest.skip("building an image needs root and mmdebstrap (scripts/bootstrap.sh)")
-    from metal_images.build.builder import build_image
-
-    return build_image(FAMILY).rootfs
+def rootfs(firewall_rootfs: Path) -> Path:
+    return firewall_rootfs
 
 
 def enabled(root: Path, target: str, unit: str) -> bool:

@@ -1,38 +1,23 @@
 """A real build of images/ubuntu (mmdebstrap against Ubuntu's archive) and what the tree holds.
 
-Slow (minutes cold) and only when asked for: METAL_IMAGES_TEST_IMAGES=ubuntu (CI keeps its
-time for Debian). Needs root, mmdebstrap and Ubuntu's archive.
+Slow (minutes cold). Needs root, mmdebstrap and Ubuntu's archive.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
-FAMILY = "ubuntu"
-
-
-def images_requested() -> set[str]:
-    names = os.environ.get("METAL_IMAGES_TEST_IMAGES", "").split(",")
-    return {name.strip() for name in names if name.strip()}
 
 
 @pytest.fixture(scope="module")
-def rootfs() -> Path:
-    if FAMILY not in images_requested():
-        pytest.skip(f"builds the {FAMILY} image (minutes); run with METAL_IMAGES_TEST_IMAGES={FAMILY} "
-                    "(comma list, e.g. ubuntu,firewall)")
-    if os.geteuid() != 0 or shutil.which("mmdebstrap") is None:
-        pytest.skip("building an image needs root and mmdebstrap (scripts/bootstrap.sh)")
-    from metal_images.build.builder import build_image
-
-    return build_image(FAMILY).rootfs
+def rootfs(ubuntu_rootfs: Path) -> Path:
+    return ubuntu_rootfs
 
 
 def dpkg_installed(root: Path, package: str) -> str | None:
