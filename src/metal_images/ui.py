@@ -12,8 +12,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 @dataclass
@@ -76,3 +80,23 @@ def step(title: str) -> Iterator[None]:
 
 def is_interactive() -> bool:
     return sys.stderr.isatty() and not settings.quiet
+
+
+def transfer_progress() -> Progress | None:
+    """A transient rich progress display for byte transfers (bar, bytes, speed, time left),
+    or None when nobody watches (quiet, or stderr is not a terminal). Start and stop it
+    yourself (or use it as a context manager) and add one task per file."""
+    if not is_interactive():
+        return None
+    # imported here: most commands never show a transfer
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                    TransferSpeedColumn(), TimeRemainingColumn(), console=console, transient=True)

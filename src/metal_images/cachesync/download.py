@@ -11,20 +11,18 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import queue
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from metal_images.cachesync.filewriter import FileWriter, aligned_buffer
+from metal_images.cachesync.pipeline import BufferPipeline
 from metal_images.cachesync.retry import TransientError
 from metal_images.cachesync.store import Source
 from metal_images.errors import MetalImagesError
 
 BUFFER_SIZE = 4 << 20
 BUFFERS = 4
-# start writing dirty pages back every so often, so the final fsync has little left to wait for
-WRITEBACK_EVERY = 64 << 20
 
 
 class DiskFullError(MetalImagesError):
@@ -54,47 +52,22 @@ def _fill(source: Source, buffer: memoryview) -> int:
     return filled
 
 
-def _write_all(fd: int, data: memoryview) -> None:
-    while data:
-        written = os.write(fd, data)
-        data = data[written:]
-
-
 def stream_to_file(source: Source, fd: int, on_bytes: Callable[[int], None] | None = None) -> tuple[int, str]:
-    """Copy `source` to `fd`, hashing in a helper thread; returns (bytes, md5 hex)."""
+    """Copy `source` to `fd`, hashing and writing in helper threads; returns (bytes, md5 hex)."""
     digest = hashlib.md5(usedforsecurity=False)
-    free: queue.Queue[memoryview] = queue.Queue()
-    filled: queue.Queue[tuple[memoryview, int] | None] = queue.Queue()
-    for _ in range(BUFFERS):
-        free.put(memoryview(bytearray(BUFFER_SIZE)))
-
-    def hasher() -> None:
-        while (item := filled.get()) is not None:
-            buffer, length = item
-            digest.update(buffer[:length])
-            free.put(buffer)
-
-    thread = threading.Thread(target=hasher, name="md5", daemon=True)
-    thread.start()
-    total = flushed = 0
-    try:
+    writer = FileWriter(fd)
+    buffers = [aligned_buffer(BUFFER_SIZE) for _ in range(BUFFERS)]
+    total = 0
+    with BufferPipeline(buffers, [("md5", digest.update), ("write", writer.write)]) as pipe:
         while True:
-            buffer = free.get()
-            length = _fill(source, buffer)
+            index = pipe.acquire()
+            length = _fill(source, buffers[index])
             if not length:
                 break
-            _write_all(fd, buffer[:length])
-            filled.put((buffer, length))
+            pipe.submit(index, length)
             total += length
-            if total - flushed >= WRITEBACK_EVERY:
-                # asynchronous writeback of what is written so far (does not wait for the disk)
-                os.posix_fadvise(fd, flushed, total - flushed, os.POSIX_FADV_DONTNEED)
-                flushed = total
             if on_bytes:
                 on_bytes(length)
-    finally:
-        filled.put(None)
-        thread.join()
     return total, digest.hexdigest()
 
 

@@ -14,14 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from rich.progress import Progress
 from rich.table import Table
 
 from metal_images import ui
@@ -201,7 +194,7 @@ class Syncer:
         items = cache_plan.plan.with_action(Action.DOWNLOAD)
         if not items:
             return
-        progress = _progress() if ui.is_interactive() else None
+        progress = ui.transfer_progress()
         try:
             if progress:
                 progress.start()
@@ -255,11 +248,6 @@ class Syncer:
             remove_file(cache_plan.root, item.subpath)
             ui.info(f"deleted {cache_plan.name}/{item.subpath}")
             report.deleted += 1
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                    TransferSpeedColumn(), TimeRemainingColumn(), console=ui.console, transient=True)
 
 
 def print_plan(cache_plan: CachePlan, console: Console) -> None:

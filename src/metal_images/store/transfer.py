@@ -6,15 +6,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-
 from metal_images import ui
 from metal_images.store.backend import Backend
 from metal_images.store.backend import Progress as ProgressFn
@@ -24,17 +15,11 @@ from metal_images.store.plan import FileFacts, TransferPlan
 @contextmanager
 def byte_progress(total: int, label: str) -> Iterator[ProgressFn | None]:
     """A rich progress bar on an interactive terminal; nothing otherwise."""
-    if not ui.is_interactive() or total <= 0:
+    progress = ui.transfer_progress() if total > 0 else None
+    if progress is None:
         yield None
         return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=ui.console, transient=True) as progress:
+    with progress:
         task = progress.add_task(label, total=total)
         yield lambda n: progress.advance(task, n)
 
