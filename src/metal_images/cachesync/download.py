@@ -1,9 +1,10 @@
 """A verified download: stream to a temp file, md5 while streaming, rename into place.
 
-The socket is read into a few fixed buffers; a second thread hashes each buffer while the
-next one is being received and written (hashlib and file writes release the GIL), so a
-download costs about max(network, md5) and memory stays constant whatever the size.
-Nothing appears at the final path until the checksum matched.
+The socket is read into a few fixed, page-aligned buffers; one thread hashes and another
+writes each buffer (direct I/O, see filewriter) while the next one is being received
+(hashlib, socket reads and file writes release the GIL). A download costs about
+max(network, md5, disk) and memory stays constant whatever the size. Nothing appears at the
+final path until the checksum matched and the file was fsynced.
 """
 
 from __future__ import annotations
