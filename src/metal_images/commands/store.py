@@ -69,6 +69,12 @@ def store_options(func: Callable[..., None]) -> Callable[..., None]:
     )(with_endpoint)
 
 
+def plan_options(func: Callable[..., None]) -> Callable[..., None]:
+    """--force and --dry-run, for the commands that plan their changes to a store first."""
+    func = click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")(func)
+    return click.option("--force", is_flag=True, help="Overwrite files of a dated release that differ.")(func)
+
+
 def _echo_plan(lines: list[str]) -> None:
     for line in lines:
         click.echo(line)
@@ -80,8 +86,7 @@ def _echo_plan(lines: list[str]) -> None:
     "--channel", default="stable", show_default=True, help="stable, YYYYMMDD, or pull_requests/<pr>-<branch>."
 )
 @store_options
-@click.option("--force", is_flag=True, help="Overwrite files of a dated release that differ.")
-@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@plan_options
 def publish_cmd(
     images: tuple[str, ...],
     channel: str,
@@ -159,8 +164,7 @@ def _expiration(value: str | None) -> dt.date | None:
     help="Write the metal-api image entries (YAML) to this file.",
 )
 @click.option("--expiration-date", metavar="YYYY-MM-DD", help="expirationDate of the metal-api entries.")
-@click.option("--force", is_flag=True, help="Overwrite a dated release whose files differ.")
-@click.option("--dry-run", is_flag=True, help="Print the plan; copy nothing.")
+@plan_options
 def release_cmd(
     images: tuple[str, ...],
     date: str,
