@@ -13,16 +13,16 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from metal_images.serve.testing import serve_process, stop
 
 KEY = "metal-os/stable/bench/1/img.tar.lz4"
 
@@ -76,12 +76,7 @@ def running(argv: list[str], port: int, name: str) -> Iterator[None]:
         wait_for(port, proc, name)
         yield
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def write_file(path: Path, size: int) -> None:
@@ -144,26 +139,13 @@ def main() -> None:
         os.chmod(work, 0o755)  # nginx workers run as nobody
         size = args.size_mib << 20
         write_file(root / KEY, size)
-        nginx_port, serve_port = free_port(), free_port()
+        nginx_port = free_port()
         conf = prefix / "nginx.conf"
         conf.write_text(NGINX_CONF.format(prefix=prefix, port=nginx_port, root=root))
         nginx = ["nginx", "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
-        serve = [
-            sys.executable,
-            "-m",
-            "metal_images.cli",
-            "-q",
-            "serve",
-            str(root),
-            "--bind",
-            f"127.0.0.1:{serve_port}",
-        ]
-        urls = {
-            "nginx": f"http://127.0.0.1:{nginx_port}/{KEY}",
-            "metal-images serve": f"http://127.0.0.1:{serve_port}/{KEY}",
-        }
-        speeds: dict[str, list[float]] = {name: [] for name in urls}
-        with running(nginx, nginx_port, "nginx"), running(serve, serve_port, "metal-images serve"):
+        with running(nginx, nginx_port, "nginx"), serve_process(root) as served:
+            urls = {"nginx": f"http://127.0.0.1:{nginx_port}/{KEY}", "metal-images serve": served.url + KEY}
+            speeds: dict[str, list[float]] = {name: [] for name in urls}
             for url in urls.values():
                 curl_speed(url)  # warm-up: the file in the page cache, both servers ready
             for _ in range(args.runs):

@@ -4,32 +4,23 @@ http.client for raw, unnormalised paths)."""
 from __future__ import annotations
 
 import http.client
-import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
+
+from metal_images.serve.testing import ServeProcess, serve_process
 
 pytestmark = pytest.mark.timeout(60)
 
 BLOB = bytes(range(256)) * 4096  # 1 MiB
 
 
-@dataclass
-class Served:
-    url: str
-    root: Path
-    host: str
-    port: int
-
-
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     root = tmp_path_factory.mktemp("store")
     folder = root / "metal-os/stable/debian/12"
     folder.mkdir(parents=True)
@@ -37,34 +28,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     (folder / "img.tar.lz4.md5").write_text("0123456789abcdef0123456789abcdef  img.tar.lz4\n")
     (folder / ".img.tar.lz4.x.tmp").write_bytes(b"half an upload")
     (root / "metal-os/escape").symlink_to("/etc")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "metal_images.cli", "serve", str(root), "--bind", "127.0.0.1:0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ),
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()  # "serving file:///... at http://127.0.0.1:PORT/"
-        assert " at http://127.0.0.1:" in line, (line, proc.stderr.read() if proc.stderr else "")
-        url = line.rsplit(" at ", 1)[1].strip()
-        port = int(url.rstrip("/").rsplit(":", 1)[1])
-        yield Served(url, root, "127.0.0.1", port)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0
+    with serve_process(root) as server:
+        yield server
+    assert server.process.returncode == 0
 
 
 IMG = "metal-os/stable/debian/12/img.tar.lz4"
 
 
-def raw_get(served: Served, path: str) -> tuple[int, bytes]:
+def raw_get(served: ServeProcess, path: str) -> tuple[int, bytes]:
     """A request line sent exactly as written (no client-side dot-segment cleanup)."""
     conn = http.client.HTTPConnection(served.host, served.port, timeout=10)
     try:
@@ -76,7 +48,7 @@ def raw_get(served: Served, path: str) -> tuple[int, bytes]:
         conn.close()
 
 
-def test_get_whole_file(served: Served) -> None:
+def test_get_whole_file(served: ServeProcess) -> None:
     r = requests.get(served.url + IMG, timeout=10)
     assert r.status_code == 200 and r.content == BLOB
     assert int(r.headers["Content-Length"]) == len(BLOB)
@@ -86,13 +58,13 @@ def test_get_whole_file(served: Served) -> None:
     assert md5.headers["Content-Type"].startswith("text/plain") and md5.text.endswith("  img.tar.lz4\n")
 
 
-def test_head(served: Served) -> None:
+def test_head(served: ServeProcess) -> None:
     r = requests.head(served.url + IMG, timeout=10)
     assert r.status_code == 200 and r.content == b""
     assert int(r.headers["Content-Length"]) == len(BLOB)
 
 
-def test_ranges(served: Served) -> None:
+def test_ranges(served: ServeProcess) -> None:
     r = requests.get(served.url + IMG, headers={"Range": "bytes=100-199"}, timeout=10)
     assert r.status_code == 206 and r.content == BLOB[100:200]
     assert r.headers["Content-Range"] == f"bytes 100-199/{len(BLOB)}"
@@ -105,7 +77,7 @@ def test_ranges(served: Served) -> None:
     assert bad.headers["Content-Range"] == f"bytes */{len(BLOB)}"
 
 
-def test_conditional_requests(served: Served) -> None:
+def test_conditional_requests(served: ServeProcess) -> None:
     first = requests.get(served.url + IMG, timeout=10)
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
     again = requests.get(served.url + IMG, headers={"If-None-Match": etag}, timeout=10)
@@ -116,7 +88,7 @@ def test_conditional_requests(served: Served) -> None:
     assert other.status_code == 200 and other.content == BLOB
 
 
-def test_json_and_html_listings(served: Served) -> None:
+def test_json_and_html_listings(served: ServeProcess) -> None:
     listing = requests.get(
         served.url + "metal-os/stable/debian/12/", headers={"Accept": "application/json"}, timeout=10
     )
@@ -145,7 +117,7 @@ def test_json_and_html_listings(served: Served) -> None:
         "/metal-os/stable/debian/12/missing",
     ],
 )
-def test_nothing_outside_the_root(served: Served, path: str) -> None:
+def test_nothing_outside_the_root(served: ServeProcess, path: str) -> None:
     status, body = raw_get(served, path)
     assert status in (400, 403, 404), (path, status)
     assert b"root:" not in body

@@ -5,14 +5,13 @@ enabled services, users, size, file count). For people and for `store`/release n
 from __future__ import annotations
 
 import os
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
+from metal_images import linkwalk
 from metal_images.artifact.packages import Package, package_format
 from metal_images.artifact.tartree import TarStats, TreeScan
 from metal_images.contract.parsers import parse_os_release, parse_passwd
-
-MAX_HOPS = 40
 
 
 def resolve_in_root(root: Path, path: str) -> Path | None:
@@ -20,31 +19,8 @@ def resolve_in_root(root: Path, path: str) -> Path | None:
 
     Returns the host path of what it points to, or None if it does not exist.
     """
-    pending = [p for p in PurePosixPath("/", path).parts[1:]]
-    current: list[str] = []
-    hops = 0
-    while pending:
-        part = pending.pop(0)
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if current:
-                current.pop()
-            continue
-        candidate = root.joinpath(*current, part)
-        if candidate.is_symlink():
-            hops += 1
-            if hops > MAX_HOPS:
-                return None
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                current = []
-            pending = [p for p in PurePosixPath(target).parts if p != "/"] + pending
-            continue
-        if not candidate.exists():
-            return None
-        current.append(part)
-    return root.joinpath(*current)
+    name = linkwalk.resolve(path, *linkwalk.in_directory(root))
+    return None if name is None else root / name
 
 
 def read_in_root(root: Path, path: str) -> str:

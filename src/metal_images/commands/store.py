@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich.table import Table
@@ -35,22 +37,42 @@ from metal_images.store.release import (
     stable_sets,
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
+
+@dataclass(frozen=True)
+class StoreAddress:
+    """Where --store and --endpoint-url point; opened by the command that needs it."""
+
+    url: str | None
+    endpoint_url: str | None
+
+    def open(self, *, create: bool = False, missing_ok: bool = False) -> Backend:
+        return open_store(self.url, endpoint_url=self.endpoint_url, create=create, missing_ok=missing_ok)
 
 
-def store_options(func: F) -> F:
-    func = click.option(
+def store_options(func: Callable[..., None]) -> Callable[..., None]:
+    """Add --store and --endpoint-url; the command gets them as one `store: StoreAddress`."""
+
+    @functools.wraps(func)
+    def command(*args: Any, store_url: str | None, endpoint_url: str | None, **kwargs: Any) -> None:
+        func(*args, store=StoreAddress(store_url, endpoint_url), **kwargs)
+
+    with_endpoint = click.option(
         "--endpoint-url",
         metavar="URL",
         help="S3 endpoint (default: AWS_ENDPOINT_URL, else AWS). Credentials and region: AWS_* / ~/.aws.",
-    )(func)
-    func = click.option(
+    )(command)
+    return click.option(
         "--store",
         "store_url",
         metavar="URL",
         help="file:///path, a path, or s3://bucket/prefix (default: $METAL_IMAGES_STORE, else out/store).",
-    )(func)
-    return func
+    )(with_endpoint)
+
+
+def plan_options(func: Callable[..., None]) -> Callable[..., None]:
+    """--force and --dry-run, for the commands that plan their changes to a store first."""
+    func = click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")(func)
+    return click.option("--force", is_flag=True, help="Overwrite files of a dated release that differ.")(func)
 
 
 def _echo_plan(lines: list[str]) -> None:
@@ -64,13 +86,11 @@ def _echo_plan(lines: list[str]) -> None:
     "--channel", default="stable", show_default=True, help="stable, YYYYMMDD, or pull_requests/<pr>-<branch>."
 )
 @store_options
-@click.option("--force", is_flag=True, help="Overwrite files of a dated release that differ.")
-@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@plan_options
 def publish_cmd(
     images: tuple[str, ...],
     channel: str,
-    store_url: str | None,
-    endpoint_url: str | None,
+    store: StoreAddress,
     force: bool,
     dry_run: bool,
 ) -> None:
@@ -88,7 +108,7 @@ def publish_cmd(
       metal-images publish debian --channel pull_requests/42-fix-grub --dry-run
     """
     target = parse_channel(channel)
-    backend = open_store(store_url, endpoint_url=endpoint_url, create=not dry_run, missing_ok=dry_run)
+    backend = store.open(create=not dry_run, missing_ok=dry_run)
     for name in images:
         local = read_local_set(resolve_source(name, target))
         with ui.step(f"publish {local.os}/{local.version} to {backend.url}/{target.path}"):
@@ -144,13 +164,11 @@ def _expiration(value: str | None) -> dt.date | None:
     help="Write the metal-api image entries (YAML) to this file.",
 )
 @click.option("--expiration-date", metavar="YYYY-MM-DD", help="expirationDate of the metal-api entries.")
-@click.option("--force", is_flag=True, help="Overwrite a dated release whose files differ.")
-@click.option("--dry-run", is_flag=True, help="Print the plan; copy nothing.")
+@plan_options
 def release_cmd(
     images: tuple[str, ...],
     date: str,
-    store_url: str | None,
-    endpoint_url: str | None,
+    store: StoreAddress,
     base_url: str | None,
     api_yaml: Path | None,
     expiration_date: str | None,
@@ -166,7 +184,7 @@ def release_cmd(
     """
     parse_date(date)
     expires = _expiration(expiration_date)
-    backend = open_store(store_url, endpoint_url=endpoint_url)
+    backend = store.open()
     specs = catalog_families()
     families = {family: (spec.name, spec.version) for family, spec in specs.items()}
     sets = select_sets(stable_sets(backend), list(images), families)
@@ -235,13 +253,13 @@ def _human(size: int) -> str:
 @store_options
 @click.option("--channel", help="Only this channel (stable, YYYYMMDD, pull_requests/<pr>-<branch>).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def store_ls(store_url: str | None, endpoint_url: str | None, channel: str | None, as_json: bool) -> None:
+def store_ls(store: StoreAddress, channel: str | None, as_json: bool) -> None:
     """List published images by os, version and channel, with sizes.
 
     A set without its image or its .md5 is marked INCOMPLETE: cache-sync and metal-hammer
     do not pick it up; re-run publish to complete it.
     """
-    backend: Backend = open_store(store_url, endpoint_url=endpoint_url)
+    backend: Backend = store.open()
     sets = list_sets(backend, parse_channel(channel) if channel else None)
     if as_json:
         rows = [
@@ -287,14 +305,14 @@ def store_ls(store_url: str | None, endpoint_url: str | None, channel: str | Non
 @click.argument("b", metavar="B")
 @store_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def store_diff(a: str, b: str, store_url: str | None, endpoint_url: str | None, as_json: bool) -> None:
+def store_diff(a: str, b: str, store: StoreAddress, as_json: bool) -> None:
     """The package diff of two published images (from their packages.txt).
 
     A and B are store paths <channel>/<os>/<version>, e.g. `store diff 20261125/debian/12
     stable/debian/12`: added, removed and changed packages, and the kernel change.
     """
     ref_a, ref_b = parse_image_path(a), parse_image_path(b)
-    backend = open_store(store_url, endpoint_url=endpoint_url)
+    backend = store.open()
     diff = diff_images(backend, ref_a, ref_b)
     if as_json:
         data = {

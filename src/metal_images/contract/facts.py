@@ -8,9 +8,8 @@ went wrong in the LZ4 or tar layer. Rules only look at these facts, never at the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
-MAX_HOPS = 40
+from metal_images import linkwalk
 
 
 @dataclass(slots=True)
@@ -63,41 +62,19 @@ class ArchiveFacts:
     def resolve(self, path: str) -> ArchiveEntry | None:
         """The entry `path` names inside the image, following symlinks as a chroot does
         (absolute targets restart at the root) and hardlinks to their first name."""
-        pending = [p for p in PurePosixPath(path).parts if p != "/"]
-        current: list[str] = []
-        hops = 0
-        entry: ArchiveEntry | None = None
-        while pending:
-            part = pending.pop(0)
-            if part in ("", "."):
-                continue
-            if part == "..":
-                if current:
-                    current.pop()
-                continue
-            joined = "/".join([*current, part])
-            entry = self.by_name.get(joined)
-            if entry is None:
-                if joined not in self.parents:
-                    return None
-                current.append(part)  # a directory without an entry of its own (tar allows it)
-                continue
-            if entry.type == "symlink":
-                hops += 1
-                if hops > MAX_HOPS:
-                    return None
-                if entry.linkname.startswith("/"):
-                    current = []
-                target = [p for p in PurePosixPath(entry.linkname).parts if p != "/"]
-                pending = target + pending
-                entry = None
-                continue
-            current.append(part)
-        if entry is None and not current:
-            return self.by_name.get("")  # the root itself, if the archive has an entry for it
+        name = linkwalk.resolve(path, self._link_target, self._has)
+        entry = None if name is None else self.by_name.get(name)
         if entry is not None and entry.type == "hardlink":
             return self.by_name.get(normalize(entry.linkname))
         return entry
+
+    def _link_target(self, name: str) -> str | None:
+        entry = self.by_name.get(name)
+        return entry.linkname if entry is not None and entry.type == "symlink" else None
+
+    def _has(self, name: str) -> bool:
+        """An entry, or a directory without an entry of its own (tar allows it)."""
+        return name in self.by_name or name in self.parents
 
     def text(self, path: str) -> str | None:
         """The content of a captured file (following links), or None."""

@@ -11,9 +11,23 @@ from __future__ import annotations
 import shutil
 import subprocess
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Protocol, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Protocol, Sequence, TypedDict
 
 from .errors import InstallError
+
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; the installer also runs on 3.9
+    from typing import Unpack
+
+DEFAULT_TIMEOUT = 300.0
+
+
+class RunOptions(TypedDict, total=False):
+    """How to run a command; every field may be left out (timeout: DEFAULT_TIMEOUT)."""
+
+    stdin: Optional[str]
+    env: Optional[Dict[str, str]]
+    cwd: Optional[str]
+    timeout: float
 
 
 @dataclass(frozen=True)
@@ -24,15 +38,7 @@ class Completed:
 
 
 class Runner(Protocol):
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        stdin: Optional[str] = None,
-        env: Optional[Dict[str, str]] = None,
-        cwd: Optional[str] = None,
-        timeout: float = 300.0,
-    ) -> Completed:
+    def run(self, argv: Sequence[str], **options: Unpack[RunOptions]) -> Completed:
         """Run argv and return its result (never raises for a non-zero exit)."""
         ...
 
@@ -44,22 +50,15 @@ class Runner(Protocol):
 class SubprocessRunner:
     """Runs commands for real (inside the chroot metal-hammer set up)."""
 
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        stdin: Optional[str] = None,
-        env: Optional[Dict[str, str]] = None,
-        cwd: Optional[str] = None,
-        timeout: float = 300.0,
-    ) -> Completed:
+    def run(self, argv: Sequence[str], **options: Unpack[RunOptions]) -> Completed:
         args = [str(a) for a in argv]
+        timeout = options.get("timeout", DEFAULT_TIMEOUT)
         try:
             proc = subprocess.run(
                 args,
-                input=stdin,
-                env=env,
-                cwd=cwd,
+                input=options.get("stdin"),
+                env=options.get("env"),
+                cwd=options.get("cwd"),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 universal_newlines=True,

@@ -4,13 +4,16 @@ of earlier steps (OS, install.yaml)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Dict, Optional, Sequence
 
-from .commands import Completed, Runner, check
+from .commands import Completed, Runner, RunOptions, check
 from .config import InstallConfig
 from .errors import InstallError
 from .osinfo import OSInfo
 from .target import Target
+
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; the installer also runs on 3.9
+    from typing import Unpack
 
 
 @dataclass
@@ -40,18 +43,10 @@ class Context:
             raise InstallError("the operating system has not been detected")
         return self.os
 
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        stdin: Optional[str] = None,
-        env: Optional[Dict[str, str]] = None,
-        cwd: Optional[str] = None,
-        timeout: float = 300.0,
-    ) -> Completed:
+    def run(self, argv: Sequence[str], **options: Unpack[RunOptions]) -> Completed:
         """Run a command that must succeed."""
         self.log("$ " + " ".join(argv))
-        return check(self.runner.run(argv, stdin=stdin, env=env, cwd=cwd, timeout=timeout))
+        return check(self.runner.run(argv, **options))
 
     def has(self, tool: str) -> bool:
         return self.runner.which(tool) is not None

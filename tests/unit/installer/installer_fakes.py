@@ -13,8 +13,9 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Unpack
 
-from metal_images.installer.commands import Completed
+from metal_images.installer.commands import Completed, RunOptions
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KERNEL = "6.1.0-56-amd64"
@@ -49,18 +50,11 @@ class FakeRunner:
     calls: list[Call] = field(default_factory=list)
     base_env: dict[str, str] = field(default_factory=dict)
 
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        stdin: str | None = None,
-        env: dict[str, str] | None = None,
-        cwd: str | None = None,
-        timeout: float = 300.0,
-    ) -> Completed:
+    def run(self, argv: Sequence[str], **options: Unpack[RunOptions]) -> Completed:
         args = [str(a) for a in argv]
-        extra = {k: v for k, v in (env or {}).items() if self.base_env.get(k) != v}
-        self.calls.append(Call(args, stdin, cwd, extra))
+        stdin = options.get("stdin")
+        extra = {k: v for k, v in (options.get("env") or {}).items() if self.base_env.get(k) != v}
+        self.calls.append(Call(args, stdin, options.get("cwd"), extra))
         name = Path(args[0]).name
         handler = self.handlers.get(name)
         if handler is None:

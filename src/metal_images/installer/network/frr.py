@@ -73,27 +73,26 @@ def _loopback_filters(plan: NetworkPlan) -> List[str]:
     return lines
 
 
+def _announce_loopbacks(family: str) -> List[str]:
+    """The underlay's address family: our loopbacks out, the peer group on."""
+    return [
+        " !",
+        f" address-family {family} unicast",
+        "  redistribute connected route-map LOOPBACKS",
+        f"  neighbor {PEER_GROUP} activate",
+        " exit-address-family",
+    ]
+
+
 def _has_v6(plan: NetworkPlan) -> bool:
     return any(ip.version == 6 for ip in plan.loopback_ips)
 
 
 def machine(plan: NetworkPlan) -> str:
     lines = _common(plan) + _uplink_interfaces(plan) + _bgp_header(plan) + _underlay_neighbors(plan)
-    lines += [
-        " !",
-        " address-family ipv4 unicast",
-        "  redistribute connected route-map LOOPBACKS",
-        f"  neighbor {PEER_GROUP} activate",
-        " exit-address-family",
-    ]
+    lines += _announce_loopbacks("ipv4")
     if _has_v6(plan):
-        lines += [
-            " !",
-            " address-family ipv6 unicast",
-            "  redistribute connected route-map LOOPBACKS",
-            f"  neighbor {PEER_GROUP} activate",
-            " exit-address-family",
-        ]
+        lines += _announce_loopbacks("ipv6")
     lines += ["exit", "!", *_loopback_filters(plan), "line vty", "!"]
     return HEADER + "\n".join(lines) + "\n"
 
@@ -127,12 +126,8 @@ def firewall(plan: NetworkPlan) -> str:
     for e in plan.evpn:
         lines += [f"vrf {e.vrf_name}", f" vni {e.vrf}", "exit-vrf", "!"]
     lines += _uplink_interfaces(plan) + _bgp_header(plan) + _underlay_neighbors(plan)
+    lines += _announce_loopbacks("ipv4")
     lines += [
-        " !",
-        " address-family ipv4 unicast",
-        "  redistribute connected route-map LOOPBACKS",
-        f"  neighbor {PEER_GROUP} activate",
-        " exit-address-family",
         " !",
         " address-family l2vpn evpn",
         f"  neighbor {PEER_GROUP} activate",
