@@ -1,6 +1,8 @@
 """The `metal-images` command line: parse arguments, call one function per verb.
 
-Each area registers its verbs in `metal_images/commands/<area>.py` as `COMMANDS`.
+Each area defines its verbs in `metal_images/commands/<area>.py` as `COMMANDS`. A verb's
+module is imported only when that verb runs (or --help lists them all), so a short verb
+like `cache-sync run` does not pay for importing the builder, the VM harness and pytest.
 """
 
 from __future__ import annotations
@@ -13,11 +15,32 @@ import click
 from metal_images import __version__, ui
 from metal_images.errors import MetalImagesError
 
-# one module per area of the pipeline; each exports COMMANDS: list[click.Command]
-COMMAND_MODULES = ["catalog", "build", "export", "test", "store", "cachesync"]
+# verb -> the area module (metal_images.commands.<area>) whose COMMANDS define it
+COMMAND_AREAS = {
+    "list": "catalog", "schema": "catalog",
+    "build": "build", "shell": "build",
+    "export": "export", "check": "export",
+    "test": "test",
+    "publish": "store", "release": "store", "serve": "store", "store": "store",
+    "cache-sync": "cachesync",
+}
+
+
+def load_command(name: str) -> click.Command | None:
+    area = COMMAND_AREAS.get(name)
+    if area is None:
+        return None
+    module = importlib.import_module(f"metal_images.commands.{area}")
+    return next((c for c in module.COMMANDS if c.name == name), None)
 
 
 class Cli(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_AREAS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return load_command(cmd_name)
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
@@ -52,21 +75,6 @@ def main(verbose: bool, quiet: bool) -> None:
     ui.settings.verbose = verbose
     ui.settings.quiet = quiet
 
-
-def _register() -> None:
-    for area in COMMAND_MODULES:
-        name = f"metal_images.commands.{area}"
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue  # that area is not built yet
-            raise
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
-_register()
 
 if __name__ == "__main__":
     main()
