@@ -11,7 +11,7 @@ import pytest
 
 from metal_images.artifact import registry
 from metal_images.contract import sample
-from metal_images.contract.report import Report, check_archive
+from metal_images.contract.report import Report, Result, check_archive
 from metal_images.contract.rules import RULES
 from metal_images.contract.sample import Member, directory, file, hardlink, symlink
 
@@ -41,7 +41,8 @@ def test_rule_ids_are_unique_and_described() -> None:
 def test_good_archive_passes_every_rule(tmp_path: Path) -> None:
     report = check_members(tmp_path, sample.sample_members())
     statuses = {r.rule.id: (r.status, r.reason) for r in report.results}
-    not_passing = {k: v for k, v in statuses.items() if v[0] != "pass" and k != "sha-sidecars"}
+    not_passing = {k: v for k, v in statuses.items()
+                   if v[0] != "pass" and k not in ("sha-sidecars", "firewall-services")}
     assert not_passing == {}
     assert report.ok(strict=False)
     assert len(report.facts.entries) == len(sample.sample_members())
@@ -152,6 +153,64 @@ def test_firewall_needs_nft(tmp_path: Path) -> None:
     report = check_members(tmp_path, members)
     tools = next(r for r in report.results if r.rule.id == "tools")
     assert tools.status == "fail" and "nft" in tools.reason
+
+
+def test_good_firewall_passes_every_rule(tmp_path: Path) -> None:
+    report = check_members(tmp_path, sample.sample_members(role="firewall"))
+    not_passing = {r.rule.id: r.reason for r in report.results
+                   if r.status != "pass" and r.rule.id != "sha-sidecars"}
+    assert not_passing == {}
+
+
+def _replace(members: list[Member], replacement: Member) -> list[Member]:
+    return [*without(members, replacement.info.name), replacement]
+
+
+FIREWALL_BROKEN: dict[str, tuple[str, Callable[[list[Member]], list[Member]]]] = {
+    "no chrony template": (
+        "no chrony@.service", lambda m: without(m, "usr/lib/systemd/system/chrony@.service")),
+    "chrony outside the VRF": (
+        "does not run chronyd in `ip vrf exec %i`",
+        lambda m: _replace(m, file("usr/lib/systemd/system/chrony@.service",
+                                   b"[Service]\nExecStart=/usr/sbin/chronyd -F 1\n"))),
+    "rules not included": (
+        'does not include "/etc/nftables/*"',
+        lambda m: _replace(m, file("etc/nftables.conf", b"flush ruleset\n"))),
+    "no node exporter": (
+        "/usr/local/bin/node_exporter missing", lambda m: without(m, "usr/local/bin/node_exporter")),
+    "suricata off": (
+        "suricata.service not enabled",
+        lambda m: without(m, "etc/systemd/system/multi-user.target.wants/suricata.service")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FIREWALL_BROKEN))
+def test_broken_firewall_fails_firewall_services(tmp_path: Path, case: str) -> None:
+    reason, breaker = FIREWALL_BROKEN[case]
+    report = check_members(tmp_path, breaker(sample.sample_members(role="firewall")))
+    result = next(r for r in report.results if r.rule.id == "firewall-services")
+    assert result.status == "fail" and reason in result.reason, result.reason
+    assert failing(report) == {"firewall-services"}
+
+
+def test_machine_skips_firewall_services(tmp_path: Path) -> None:
+    report = check_members(tmp_path, sample.sample_members())
+    assert next(r for r in report.results if r.rule.id == "firewall-services").status == "skip"
+
+
+def test_ignition_for_dracut_only_counts(tmp_path: Path) -> None:
+    """Debian and Ubuntu package ignition under dracut's module directory, not on PATH."""
+    members = without(sample.sample_members(os_id="ubuntu"), "usr/sbin/ignition")
+
+    def tools(ms: list[Member]) -> Result:
+        return next(r for r in check_members(tmp_path, ms).results if r.rule.id == "tools")
+
+    missing = tools(members)
+    assert missing.status == "fail" and "ignition" in missing.reason
+    dracut = [directory(d) for d in ("usr/lib/dracut", "usr/lib/dracut/modules.d",
+                                     "usr/lib/dracut/modules.d/30ignition")]
+    found = tools([*members, *dracut, file("usr/lib/dracut/modules.d/30ignition/ignition", b"", 0o755)])
+    assert found.status == "pass", found.reason
 
 
 def test_tools_found_through_usrmerge_symlinks(tmp_path: Path) -> None:

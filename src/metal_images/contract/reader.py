@@ -24,7 +24,12 @@ from metal_images.errors import ConfigError, MetalImagesError
 
 CHUNK = 1 << 20
 SIDECARS = ("md5", "sha256", "sha512")
-CAPTURED_FILES = frozenset({"etc/os-release", "usr/lib/os-release", "etc/passwd", "etc/group"})
+CAPTURED_FILES = frozenset({
+    "etc/os-release", "usr/lib/os-release", "etc/passwd", "etc/group",
+    # for the firewall-services rule
+    "etc/nftables.conf", "etc/systemd/system/chrony@.service", "usr/lib/systemd/system/chrony@.service",
+    "lib/systemd/system/chrony@.service",
+})
 CAPTURE_LIMIT = 1 << 20
 KERNEL_HEAD = 1024  # enough for the bzImage setup header (kexec_file_load needs a bzImage)
 TIMEOUT = 60

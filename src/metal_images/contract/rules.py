@@ -294,7 +294,9 @@ def required_tools(os_name: str, role: str) -> list[tuple[str, ...]]:
     """Each item: alternatives, one of which must be an executable on PATH."""
     common: list[tuple[str, ...]] = [
         ("useradd",), ("userdel",), ("passwd",), ("blkid",), ("mdadm",), ("efibootmgr",),
-        ("systemctl",), ("ignition",), ("cloud-init",), ("vtysh",), ("bash",), ("ip",),
+        # Debian and Ubuntu ship ignition for dracut only; the installer looks there too
+        ("systemctl",), ("ignition", "/usr/lib/dracut/modules.d/30ignition/ignition"),
+        ("cloud-init",), ("vtysh",), ("bash",), ("ip",),
     ]
     if os_name in RHEL_FAMILY:
         family: list[tuple[str, ...]] = [("grub2-mkconfig",), ("dracut",)]
@@ -323,7 +325,9 @@ def tools(facts: ArchiveFacts) -> Outcome:
         return skip("unknown OS (see rule os-release)")
     missing = []
     for alternatives in required_tools(os_name, guess_role(facts)):
-        if not any(facts.is_executable_file(f"{d}/{tool}") for tool in alternatives for d in PATH_DIRS):
+        candidates = [tool.lstrip("/") if tool.startswith("/") else f"{d}/{tool}"
+                      for tool in alternatives for d in PATH_DIRS]
+        if not any(facts.is_executable_file(path) for path in candidates):
             missing.append("|".join(alternatives))
     return f"missing on PATH ({guess_role(facts)}, {os_name}): {', '.join(missing)}" if missing else None
 
@@ -377,6 +381,37 @@ def services(facts: ArchiveFacts) -> Outcome:
     default = facts.by_name.get("etc/systemd/system/default.target")
     if default is None or not default.linkname.endswith("multi-user.target"):
         problems.append("default.target is not multi-user.target")
+    return "; ".join(problems) or None
+
+
+# (the reader captures chrony@.service from these, see reader.CAPTURED_FILES)
+UNIT_DIRS = ("etc/systemd/system", "usr/lib/systemd/system", "lib/systemd/system")
+
+
+def _unit_text(facts: ArchiveFacts, name: str) -> str | None:
+    return next((t for d in UNIT_DIRS if (t := facts.text(f"{d}/{name}")) is not None), None)
+
+
+@rule("firewall-services", "firewall: what the installer's units need: chrony@.service runs in "
+      "`ip vrf exec %i`, nftables.conf includes /etc/nftables/*, node_exporter, nftables + suricata on")
+def firewall_services(facts: ArchiveFacts) -> Outcome:
+    if guess_role(facts) != "firewall":
+        return skip("not a firewall image")
+    problems = []
+    template = _unit_text(facts, "chrony@.service")
+    if template is None:
+        problems.append("no chrony@.service (the installer enables chrony@vrf<internet vrf>)")
+    elif not re.search(r"^ExecStart=[-@:+!]*/s?bin/ip vrf exec %i ", template, re.MULTILINE):
+        problems.append("chrony@.service does not run chronyd in `ip vrf exec %i`")
+    nft_conf = facts.text("etc/nftables.conf") or ""
+    if not re.search(r'^\s*include\s+"/etc/nftables/\*"', nft_conf, re.MULTILINE):
+        problems.append('/etc/nftables.conf does not include "/etc/nftables/*" '
+                        "(the installer writes rules there)")
+    if not facts.is_executable_file("usr/local/bin/node_exporter"):
+        problems.append("/usr/local/bin/node_exporter missing (node-exporter.service runs it)")
+    enabled = _enabled_units(facts)
+    problems += [f"{unit} not enabled" for unit in ("nftables.service", "suricata.service")
+                 if unit not in enabled]
     return "; ".join(problems) or None
 
 

@@ -86,6 +86,24 @@ def sample_members(os_id: str = "debian", role: str = "machine") -> list[Member]
                                f"/lib/systemd/system/{unit}"))
     for alternatives in required_tools(os_id, role):
         members.append(file(f"usr/sbin/{alternatives[0]}", b"#!/bin/sh\n", 0o755))
+    if role == "firewall":
+        members += firewall_members()
+    return members
+
+
+def firewall_members() -> list[Member]:
+    """What the firewall-services rule looks for."""
+    members = [
+        directory("etc/firewall-controller"), directory("usr/lib/systemd"),
+        directory("usr/lib/systemd/system"), directory("usr/local"), directory("usr/local/bin"),
+        file("usr/lib/systemd/system/chrony@.service",
+             b"[Service]\nExecStart=!/bin/ip vrf exec %i /usr/sbin/chronyd -F 1\n"),
+        file("etc/nftables.conf", b'flush ruleset\ninclude "/etc/nftables/*"\n'),
+        file("usr/local/bin/node_exporter", b"#!/bin/sh\n", 0o755),
+    ]
+    for unit in ("nftables.service", "suricata.service"):
+        members.append(symlink(f"etc/systemd/system/multi-user.target.wants/{unit}",
+                               f"/lib/systemd/system/{unit}"))
     return members
 
 
