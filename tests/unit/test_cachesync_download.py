@@ -41,6 +41,33 @@ def test_download_verified_moves_into_place(tmp_path: Path) -> None:
     assert final.stat().st_mode & 0o777 == 0o644
 
 
+def test_renames_are_made_durable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A power loss cannot be staged here, so record what reaches fsync (the real fsync
+    still runs): the data before the rename, the directory holding the rename after it."""
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        events.append("fsync temp file" if path.endswith(".part") else f"fsync {path}")
+        real_fsync(fd)
+
+    def replace(src: str | Path, dst: str | Path) -> None:
+        events.append(f"rename to {Path(dst).name}")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    data = b"image" * 1000
+    final = tmp_path / "cache/images/a/img.tar.lz4"
+    download_verified(io.BytesIO(data), final, tmp_path / "tmp", hashlib.md5(data).hexdigest(), what="a")
+    write_text_atomic(final.parent / "img.tar.lz4.md5", "x  img.tar.lz4\n", tmp_path / "tmp")
+    assert events == [
+        "fsync temp file", "rename to img.tar.lz4", f"fsync {final.parent}",
+        "fsync temp file", "rename to img.tar.lz4.md5", f"fsync {final.parent}",
+    ]
+
+
 def test_md5_mismatch_leaves_nothing(tmp_path: Path) -> None:
     final = tmp_path / "img"
     final.write_bytes(b"old good file")

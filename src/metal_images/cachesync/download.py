@@ -102,6 +102,8 @@ def download_verified(
             raise ChecksumMismatch(f"{what}: md5 mismatch: got {md5}, the store says {expected_md5}")
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)
+        if durable:
+            fsync_directory(final.parent)
         return size, md5
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -112,6 +114,16 @@ def download_verified(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def fsync_directory(directory: Path) -> None:
+    """A rename lives in the directory: without this a power loss may undo it (or leave
+    the sidecar's rename on disk but not the image's)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_text_atomic(path: Path, text: str, tmp_dir: Path) -> None:
@@ -125,6 +137,7 @@ def write_text_atomic(path: Path, text: str, tmp_dir: Path) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
+        fsync_directory(path.parent)
     except OSError as exc:
         Path(tmp_name).unlink(missing_ok=True)
         if exc.errno == errno.ENOSPC:
