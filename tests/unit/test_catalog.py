@@ -100,6 +100,16 @@ def test_unknown_image(tmp_path: Path) -> None:
         load_catalog(tmp_path).get("other")
 
 
+def test_image_id_names_the_image_too(tmp_path: Path) -> None:
+    write_demo(tmp_path)
+    write_family(tmp_path, "broken", "name: [\n")  # a broken neighbour does not get in the way
+    catalog = load_catalog(tmp_path)
+    demo = catalog.get("demo")
+    assert catalog.get(demo.image_id) is demo
+    with pytest.raises(ConfigError, match=r"unknown image 'demo-0' \(known: broken, demo\)"):
+        catalog.get("demo-0")
+
+
 def test_lineage_is_root_first(tmp_path: Path) -> None:
     write_demo(tmp_path)
     write_family(tmp_path, "child", 'name: child\nversion: "1"\nfrom: demo\n')

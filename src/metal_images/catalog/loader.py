@@ -122,13 +122,28 @@ class Catalog:
         return sorted(p.name for p in self.root.iterdir() if (p / SPEC_FILE).is_file())
 
     def get(self, family: str) -> ImageSpec:
+        """The image of folder `family`, or the one whose id (`<os>-<version>`, e.g.
+        debian-12) is `family`."""
         if family not in self._specs:
             folder = self.root / family
             if not (folder / SPEC_FILE).is_file():
+                by_id = self._by_image_id(family)
+                if by_id is not None:
+                    return by_id
                 known = ", ".join(self.families()) or "none"
                 raise ConfigError(f"unknown image '{family}' (known: {known})")
             self._specs[family] = parse_spec(folder)
         return self._specs[family]
+
+    def _by_image_id(self, image_id: str) -> ImageSpec | None:
+        for family in self.families():
+            try:
+                spec = self.get(family)
+            except ConfigError:
+                continue  # a broken image.yaml only breaks itself
+            if spec.image_id == image_id:
+                return spec
+        return None
 
     def all(self) -> list[ImageSpec]:
         specs = [self.get(family) for family in self.families()]

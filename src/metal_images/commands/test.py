@@ -25,8 +25,8 @@ def resolve_artifact(name: str) -> tuple[str, str, str | None]:
                         key=lambda p: p.stat().st_mtime)
     if not candidates:
         raise ConfigError(f"no export of {name} under {paths.output_dir()}/<channel>/{spec.name}/"
-                          f"{spec.version}*/img.tar.lz4 (run `metal-images export {name}` first)")
-    return str(candidates[-1]), name, spec.role
+                          f"{spec.version}*/img.tar.lz4 (run `metal-images export {spec.family}` first)")
+    return str(candidates[-1]), spec.family, spec.role
 
 
 @click.command("test")
@@ -48,8 +48,9 @@ def test_command(image: str, role: str | None, uefi: bool, keep: bool, install_y
     """Install IMAGE like metal-hammer, boot it like kexec and prove it works.
 
     \b
-    IMAGE is a catalog family with an export (images/<channel>/<os>/<version>/) or a
-    path/URL to an img.tar.lz4 with its .md5 beside it. Needs root, qemu, FRR, dnsmasq.
+    IMAGE is a catalog image (family like `debian`, or id like `debian-12`) with an export
+    (images/<channel>/<os>/<version>/), or a path/URL to an img.tar.lz4 with its .md5
+    beside it. Needs root, qemu, FRR, dnsmasq.
     \b
     1. a sparse raw disk with a GPT (efi, root), formatted and mounted as the hammer does;
        the image pulled over HTTP from 127.0.0.1 with the md5 check, extracted with the
