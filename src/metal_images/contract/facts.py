@@ -8,6 +8,7 @@ went wrong in the LZ4 or tar layer. Rules only look at these facts, never at the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from metal_images import linkwalk
 
@@ -23,6 +24,10 @@ class ArchiveEntry:
     linkname: str
     uid: int
     gid: int
+
+
+# where an image keeps systemd unit files (the reader captures the few the rules read)
+UNIT_DIRS = ("etc/systemd/system", "usr/lib/systemd/system", "lib/systemd/system")
 
 
 def normalize(name: str) -> str:
@@ -50,6 +55,18 @@ class ArchiveFacts:
     def complete(self) -> bool:
         """Both layers were read to their end without error."""
         return self.lz4_error is None and self.tar_error is None
+
+    @cached_property
+    def enabled_units(self) -> set[str]:
+        """Units linked from etc/systemd/system/<target>.wants|.requires (asked for only
+        once the archive has been read, so one pass serves every rule)."""
+        units = set()
+        for entry in self.entries:
+            parts = entry.name.split("/")
+            if (len(parts) == 5 and parts[:3] == ["etc", "systemd", "system"]
+                    and parts[3].endswith((".wants", ".requires"))):
+                units.add(parts[4])
+        return units
 
     def add(self, entry: ArchiveEntry) -> None:
         self.entries.append(entry)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import lz4.frame
 import requests
 
-from metal_images.contract.facts import ArchiveEntry, ArchiveFacts, normalize
+from metal_images.contract.facts import UNIT_DIRS, ArchiveEntry, ArchiveFacts, normalize
 from metal_images.errors import ConfigError, MetalImagesError
 
 CHUNK = 1 << 20
@@ -27,8 +27,7 @@ SIDECARS = ("md5", "sha256", "sha512")
 CAPTURED_FILES = frozenset({
     "etc/os-release", "usr/lib/os-release", "etc/passwd", "etc/group",
     # for the firewall-services rule
-    "etc/nftables.conf", "etc/systemd/system/chrony@.service", "usr/lib/systemd/system/chrony@.service",
-    "lib/systemd/system/chrony@.service",
+    "etc/nftables.conf", *(f"{directory}/chrony@.service" for directory in UNIT_DIRS),
 })
 CAPTURE_LIMIT = 1 << 20
 KERNEL_HEAD = 1024  # enough for the bzImage setup header (kexec_file_load needs a bzImage)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from metal_images.artifact.checksums import sidecar_problem
-from metal_images.contract.facts import ArchiveFacts, normalize
+from metal_images.contract.facts import UNIT_DIRS, ArchiveFacts, normalize
 from metal_images.contract.parsers import (
     DEBIAN_FAMILY,
     KNOWN_OS_IDS,
@@ -358,21 +358,11 @@ def networker_dir(facts: ArchiveFacts) -> Outcome:
     return None if facts.exists("etc/metal/networker", "dir") else "/etc/metal/networker missing"
 
 
-def _enabled_units(facts: ArchiveFacts) -> set[str]:
-    units = set()
-    for entry in facts.entries:
-        parts = entry.name.split("/")
-        if (len(parts) == 5 and parts[:3] == ["etc", "systemd", "system"]
-                and parts[3].endswith((".wants", ".requires"))):
-            units.add(parts[4])
-    return units
-
-
 @rule("services", "services metal-stack expects are enabled; default target multi-user",
       severity="warning")
 def services(facts: ArchiveFacts) -> Outcome:
     os_name = _os(facts)
-    enabled = _enabled_units(facts)
+    enabled = facts.enabled_units
     wanted: list[tuple[str, ...]] = [("ssh.service", "sshd.service")]
     if os_name not in RHEL_FAMILY:
         wanted += [("frr.service",), ("lldpd.service",), ("systemd-networkd.service",),
@@ -382,10 +372,6 @@ def services(facts: ArchiveFacts) -> Outcome:
     if default is None or not default.linkname.endswith("multi-user.target"):
         problems.append("default.target is not multi-user.target")
     return "; ".join(problems) or None
-
-
-# (the reader captures chrony@.service from these, see reader.CAPTURED_FILES)
-UNIT_DIRS = ("etc/systemd/system", "usr/lib/systemd/system", "lib/systemd/system")
 
 
 def _unit_text(facts: ArchiveFacts, name: str) -> str | None:
@@ -409,7 +395,7 @@ def firewall_services(facts: ArchiveFacts) -> Outcome:
                         "(the installer writes rules there)")
     if not facts.is_executable_file("usr/local/bin/node_exporter"):
         problems.append("/usr/local/bin/node_exporter missing (node-exporter.service runs it)")
-    enabled = _enabled_units(facts)
+    enabled = facts.enabled_units
     problems += [f"{unit} not enabled" for unit in ("nftables.service", "suricata.service")
                  if unit not in enabled]
     return "; ".join(problems) or None
