@@ -24,8 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from metal_images import paths
-from metal_images.build.bootstrap import package_list
-from metal_images.build.builder import build_image
+from metal_images.builder.bootstrap import package_list
+from metal_images.builder.builder import build_image
 from metal_images.catalog import load_catalog
 
 

@@ -40,7 +40,7 @@ def built_rootfs(family: str) -> Path:
     reason = _can_build()
     if reason:
         pytest.skip(reason)
-    from metal_images.build.builder import build_image
+    from metal_images.builder.builder import build_image
 
     result = build_image(family)
     assert result.rootfs == paths.rootfs_dir(family)

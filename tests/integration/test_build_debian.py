@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from metal_images import paths
-from metal_images.build.builder import build_image
-from metal_images.build.shell import shell
-from metal_images.build.stagestore import mounts_below, remove_tree
-from metal_images.build.state import read_state
+from metal_images.builder.builder import build_image
+from metal_images.builder.shell import shell
+from metal_images.builder.stagestore import mounts_below, remove_tree
+from metal_images.builder.state import read_state
 from metal_images.catalog import load_catalog
 from metal_images.errors import MetalImagesError
 

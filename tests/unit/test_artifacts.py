@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from metal_images.build import artifacts
+from metal_images.builder import artifacts
 from metal_images.catalog import ImageSpec
 from metal_images.errors import MetalImagesError
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from metal_images import installer_bundle
-from metal_images.build.bootstrap import bootstrap_inputs, mmdebstrap_argv
-from metal_images.build.customize import customize_inputs, step_environment
-from metal_images.build.stagekey import describe_changes, stage_key, tree_digest
+from metal_images.builder.bootstrap import bootstrap_inputs, mmdebstrap_argv
+from metal_images.builder.customize import customize_inputs, step_environment
+from metal_images.builder.stagekey import describe_changes, stage_key, tree_digest
 from metal_images.catalog import ImageSpec, load_catalog
 from tests.unit.catalog_helpers import BASE_YAML, write_demo, write_family
 

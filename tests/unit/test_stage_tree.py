@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from metal_images.build.cleanup import cleanup, remove_globs
-from metal_images.build.overlay import overlay
-from metal_images.build.rootpath import resolve_in_root
-from metal_images.build.stagestore import StageStore
+from metal_images.builder.cleanup import cleanup, remove_globs
+from metal_images.builder.overlay import overlay
+from metal_images.builder.rootpath import resolve_in_root
+from metal_images.builder.stagestore import StageStore
 from metal_images.errors import ConfigError
 
 

@@ -7,8 +7,8 @@ import sys
 import click
 
 from metal_images import ui
-from metal_images.build.builder import build_image
-from metal_images.build.shell import shell as run_shell
+from metal_images.builder.builder import build_image
+from metal_images.builder.shell import shell as run_shell
 from metal_images.signals import interruptible
 
 

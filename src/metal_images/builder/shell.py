@@ -11,7 +11,7 @@ from pathlib import Path
 from types import FrameType
 
 from metal_images import paths, ui
-from metal_images.build.reaper import reaped
+from metal_images.builder.reaper import reaped
 from metal_images.chroot import chroot_argv, chroot_mounts, policy_rc_d
 from metal_images.errors import MetalImagesError
 

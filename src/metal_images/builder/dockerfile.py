@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from metal_images import runner, ui
-from metal_images.build.stagekey import StageInputs, file_digest, tree_digest
+from metal_images.builder.stagekey import StageInputs, file_digest, tree_digest
 from metal_images.catalog import ImageSpec
 from metal_images.catalog.loader import DOCKER_IMAGE_PREFIX
 from metal_images.errors import MetalImagesError

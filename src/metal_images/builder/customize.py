@@ -12,13 +12,13 @@ import shutil
 from pathlib import Path
 
 from metal_images import installer_bundle, runner, ui
-from metal_images.build import artifacts
-from metal_images.build.bootstrap import ARCHIVES, apt_cache_dir
-from metal_images.build.cleanup import cleanup, cleanup_inputs, remove_globs
-from metal_images.build.overlay import overlay
-from metal_images.build.reaper import reaped
-from metal_images.build.stagekey import StageInputs, file_digest, tree_digest
-from metal_images.build.stagestore import mounts_below
+from metal_images.builder import artifacts
+from metal_images.builder.bootstrap import ARCHIVES, apt_cache_dir
+from metal_images.builder.cleanup import cleanup, cleanup_inputs, remove_globs
+from metal_images.builder.overlay import overlay
+from metal_images.builder.reaper import reaped
+from metal_images.builder.stagekey import StageInputs, file_digest, tree_digest
+from metal_images.builder.stagestore import mounts_below
 from metal_images.catalog import ImageSpec
 from metal_images.chroot import chroot_argv, chroot_mounts, mount, policy_rc_d
 from metal_images.errors import MetalImagesError

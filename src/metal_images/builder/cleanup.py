@@ -12,8 +12,8 @@ import os
 import shutil
 from pathlib import Path
 
-from metal_images.build.rootpath import resolve_in_root
-from metal_images.build.stagekey import StageInputs
+from metal_images.builder.rootpath import resolve_in_root
+from metal_images.builder.stagekey import StageInputs
 from metal_images.errors import ConfigError
 
 # globs (relative to /) whose matches are deleted; directories are kept, only emptied

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from metal_images import paths, runner, ui
-from metal_images.build.stagekey import StageInputs, canonical_json
+from metal_images.builder.stagekey import StageInputs, canonical_json
 from metal_images.errors import MetalImagesError
 
 KEY_CHARS = 16

@@ -16,13 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from metal_images import __version__, paths, ui
-from metal_images.build.bootstrap import bootstrap_inputs, run_bootstrap
-from metal_images.build.customize import customize_inputs, run_customize
-from metal_images.build.dockerfile import dockerfile_inputs, run_dockerfile
-from metal_images.build.stagekey import StageInputs, describe_changes, stage_key
-from metal_images.build.stagestore import Stage, StageStore
-from metal_images.build.state import BuildState, write_state
-from metal_images.build.tools import tool_version
+from metal_images.builder.bootstrap import bootstrap_inputs, run_bootstrap
+from metal_images.builder.customize import customize_inputs, run_customize
+from metal_images.builder.dockerfile import dockerfile_inputs, run_dockerfile
+from metal_images.builder.stagekey import StageInputs, describe_changes, stage_key
+from metal_images.builder.stagestore import Stage, StageStore
+from metal_images.builder.state import BuildState, write_state
+from metal_images.builder.tools import tool_version
 from metal_images.catalog import Catalog, ImageSpec, load_catalog
 from metal_images.errors import MetalImagesError
 

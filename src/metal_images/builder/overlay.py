@@ -10,8 +10,8 @@ import os
 import shutil
 from pathlib import Path
 
-from metal_images.build.rootpath import resolve_in_root
-from metal_images.build.stagekey import tree_digest
+from metal_images.builder.rootpath import resolve_in_root
+from metal_images.builder.stagekey import tree_digest
 
 
 def overlay(context: Path, root: Path) -> int:

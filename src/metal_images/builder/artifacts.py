@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from metal_images import ui
-from metal_images.build.download import Unavailable, fetch_verified
+from metal_images.builder.download import Unavailable, fetch_verified
 from metal_images.catalog import ImageSpec
 from metal_images.catalog.model import Artifact
 from metal_images.errors import MetalImagesError

@@ -12,8 +12,8 @@ import shlex
 from pathlib import Path
 
 from metal_images import paths, runner
-from metal_images.build.stagekey import StageInputs, file_digest
-from metal_images.build.tools import tool_version
+from metal_images.builder.stagekey import StageInputs, file_digest
+from metal_images.builder.tools import tool_version
 from metal_images.catalog import ImageSpec
 
 # bump when the way this module turns a spec into a tree changes
