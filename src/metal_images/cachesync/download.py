@@ -1,10 +1,14 @@
-"""A verified download: stream to a temp file, md5 while streaming, rename into place.
+"""A verified download: stream to a temp file, hash while streaming, rename into place.
 
 The socket is read into a few fixed, page-aligned buffers; one thread hashes and another
 writes each buffer (direct I/O, see filewriter) while the next one is being received
 (hashlib, socket reads and file writes release the GIL). A download costs about
-max(network, md5, disk) and memory stays constant whatever the size. Nothing appears at the
-final path until the checksum matched and the file was fsynced.
+max(network, hash, disk) and memory stays constant whatever the size. Nothing appears at
+the final path until the checksum matched and the file was fsynced.
+
+The strongest checksum the store offers is the one verified: sha256 where the store has
+the `.sha256`, else md5. On CPUs with SHA extensions sha256 is also the faster one (1.7 GB/s
+against md5's 0.7 GB/s on one core here), and the hash is a download's ceiling.
 """
 
 from __future__ import annotations
@@ -31,15 +35,24 @@ class DiskFullError(MetalImagesError):
 
 
 class ChecksumMismatch(TransientError):
-    """The bytes received do not match the store's .md5 (a corrupted transfer or object)."""
+    """The bytes received do not match the store's checksum (a corrupted transfer or object)."""
+
+
+HEX_LENGTH = {"md5": 32, "sha256": 64}
+
+
+def parse_checksum(text: str, algorithm: str, *, what: str) -> str:
+    """The first token of a `*sum` line (`<hex>  <name>` or just `<hex>`), checked to be a
+    hex digest of `algorithm` (md5 or sha256)."""
+    token = text.strip().split(" ", 1)[0].strip().lower() if text.strip() else ""
+    if len(token) != HEX_LENGTH[algorithm] or any(c not in "0123456789abcdef" for c in token):
+        article = "an" if algorithm == "md5" else "a"
+        raise MetalImagesError(f"{what}: not {article} {algorithm} sum: {text.strip()[:80]!r}")
+    return token
 
 
 def parse_md5(text: str, *, what: str) -> str:
-    """The first token of an md5sum line (`<hex>  <name>` or just `<hex>`), checked to be md5."""
-    token = text.strip().split(" ", 1)[0].strip().lower() if text.strip() else ""
-    if len(token) != 32 or any(c not in "0123456789abcdef" for c in token):
-        raise MetalImagesError(f"{what}: not an md5 sum: {text.strip()[:80]!r}")
-    return token
+    return parse_checksum(text, "md5", what=what)
 
 
 def _fill(source: Source, buffer: memoryview) -> int:
@@ -53,13 +66,14 @@ def _fill(source: Source, buffer: memoryview) -> int:
     return filled
 
 
-def stream_to_file(source: Source, fd: int, on_bytes: Callable[[int], None] | None = None) -> tuple[int, str]:
-    """Copy `source` to `fd`, hashing and writing in helper threads; returns (bytes, md5 hex)."""
-    digest = hashlib.md5(usedforsecurity=False)
+def stream_to_file(source: Source, fd: int, on_bytes: Callable[[int], None] | None = None,
+                   algorithm: str = "md5") -> tuple[int, str]:
+    """Copy `source` to `fd`, hashing and writing in helper threads; returns (bytes, hex digest)."""
+    digest = hashlib.new(algorithm, usedforsecurity=False)
     writer = FileWriter(fd)
     buffers = [aligned_buffer(BUFFER_SIZE) for _ in range(BUFFERS)]
     total = 0
-    with BufferPipeline(buffers, [("md5", digest.update), ("write", writer.write)]) as pipe:
+    with BufferPipeline(buffers, [(algorithm, digest.update), ("write", writer.write)]) as pipe:
         while True:
             index = pipe.acquire()
             length = _fill(source, buffers[index])
@@ -81,30 +95,33 @@ def download_verified(
     what: str,
     on_bytes: Callable[[int], None] | None = None,
     durable: bool = True,
+    expected_sha256: str | None = None,
 ) -> tuple[int, str]:
-    """Download into `tmp_dir`, verify, fsync and rename to `final`. Returns (bytes, md5).
+    """Download into `tmp_dir`, verify, fsync and rename to `final`. Returns (bytes, the hex
+    digest verified: sha256 when `expected_sha256` is given, else md5).
 
     `durable=False` skips the fsync (only the benchmark uses it, to show what it costs):
     without it a power loss could leave a renamed but empty file whose sidecar says "verified".
     """
+    algorithm, expected = ("sha256", expected_sha256) if expected_sha256 else ("md5", expected_md5)
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=final.name + ".", suffix=".part")
     tmp = Path(tmp_name)
     try:
         try:
             os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the file from a non-root server
-            size, md5 = stream_to_file(source, fd, on_bytes)
+            size, digest = stream_to_file(source, fd, on_bytes, algorithm)
             if durable:
                 os.fsync(fd)
         finally:
             os.close(fd)
-        if expected_md5 is not None and md5 != expected_md5:
-            raise ChecksumMismatch(f"{what}: md5 mismatch: got {md5}, the store says {expected_md5}")
+        if expected is not None and digest != expected:
+            raise ChecksumMismatch(f"{what}: {algorithm} mismatch: got {digest}, the store says {expected}")
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)
         if durable:
             fsync_directory(final.parent)
-        return size, md5
+        return size, digest
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         if exc.errno == errno.ENOSPC:
