@@ -1,4 +1,4 @@
-"""Progress a person can follow: nested step lines with durations, on stderr.
+"""Progress a person can follow: nested step lines with durations, on stderr; results on stdout.
 
 `with step("bootstrap"):` prints `==> bootstrap`, indents what happens inside and ends
 with `<== bootstrap 12.3s` (or `!!! bootstrap failed after 4.0s`). `--verbose` makes the
@@ -27,12 +27,20 @@ class Settings:
 
 
 settings = Settings()
+# logs and progress: stderr; results (tables, reports): stdout, so `metal-images list | grep x`
+# works. Piped, the result console is wide enough that a table row stays one greppable line.
 console = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 _depth = 0
 
 
 def _indent() -> str:
     return "  " * _depth
+
+
+def result(renderable: object) -> None:
+    """A result (table, report line): stdout, never hidden by --quiet."""
+    out.print(renderable)
 
 
 def info(message: str) -> None:

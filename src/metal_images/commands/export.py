@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from metal_images import paths, ui
 from metal_images.artifact import registry
@@ -19,6 +18,7 @@ from metal_images.artifact.exporter import (
     load_build_state,
 )
 from metal_images.artifact.lz4frame import MAX_LEVEL, MIN_LEVEL
+from metal_images.artifact.promote import check_candidate, promote
 from metal_images.catalog import load_catalog
 from metal_images.contract.report import check_archive
 from metal_images.errors import ConfigError
@@ -40,8 +40,11 @@ def _channel(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
               help="Compression threads [default: all CPUs]; the output is the same for any count.")
 @click.option("--rootfs", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Export this tree instead of the built one (build/<name>/rootfs).")
+@click.option("--from-candidate", "candidate_root", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Promote the files exported (and tested) under this store root "
+                                 "instead of exporting again; they must be of the current build.")
 def export(name: str, channel: str, output: Path | None, level: int, threads: int | None,
-           rootfs: Path | None) -> None:
+           rootfs: Path | None, candidate_root: Path | None) -> None:
     """Write images/<channel>/<os>/<version>/ from the built tree of image NAME.
 
     \b
@@ -54,10 +57,19 @@ def export(name: str, channel: str, output: Path | None, level: int, threads: in
       build.json               stage keys, parent, args, tool versions
 
     Everything is written to a temporary directory and renamed into place.
+    --from-candidate DIR promotes what `export --output DIR` wrote (and `test` proved)
+    instead: the same files, checked against the current build and their .sha256.
     mtimes are clamped to SOURCE_DATE_EPOCH (default: the build's finish time), so two
     exports of the same tree are byte-identical.
     """
     spec = load_catalog().get(name)
+    if candidate_root is not None:
+        if rootfs is not None:
+            raise ConfigError("export: --from-candidate promotes files; it takes no --rootfs")
+        _promote(spec.family, ImageIdentity(spec.family, spec.name, spec.version, channel),
+                 image_dir(candidate_root, channel, spec.name, spec.version),
+                 image_dir(output or paths.output_dir(), channel, spec.name, spec.version))
+        return
     root = rootfs or paths.rootfs_dir(spec.family)
     if not root.is_dir():
         raise ConfigError(f"{name} is not built: {root} does not exist (run `metal-images build {name}`)")
@@ -69,6 +81,16 @@ def export(name: str, channel: str, output: Path | None, level: int, threads: in
     d = result.digests
     ui.info(f"{target / registry.IMAGE}: {d.size / 1e6:.1f} MB ({result.stats.entries} entries, "
             f"{d.content_size / 1e6:.1f} MB tar), md5 {d.md5}")
+    click.echo(str(target / registry.IMAGE))
+
+
+def _promote(family: str, identity: ImageIdentity, candidate: Path, target: Path) -> None:
+    if candidate.resolve() == target.resolve():
+        raise ConfigError(f"export: the candidate {candidate} is the output itself")
+    with ui.step(f"promote {candidate} -> {target}"):
+        md5 = check_candidate(candidate, identity, load_build_state(family))
+        promote(candidate, target)
+    ui.info(f"{target / registry.IMAGE}: the tested candidate, md5 {md5}")
     click.echo(str(target / registry.IMAGE))
 
 
@@ -89,7 +111,7 @@ def check(source: str, as_json: bool, role: str | None, strict: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.as_dict(strict=strict), indent=2))
     else:
-        report.render(Console(highlight=False, soft_wrap=False))
+        report.render(ui.out)
     raise SystemExit(0 if report.ok(strict=strict) else 1)
 
 
