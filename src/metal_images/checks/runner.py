@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,8 @@ from metal_images.errors import MetalImagesError
 
 from .context import CheckContext
 
-PROPERTIES = Path(__file__).resolve().parent / "properties.py"
+# properties.py first (it waits for a settled system), then every properties_<topic>.py
+CHECK_MODULES = sorted(Path(__file__).resolve().parent.glob("properties*.py"))
 
 
 @dataclass(frozen=True)
@@ -56,13 +59,15 @@ def run_checks(ctx: CheckContext, *, address: str, ssh_config: Path, key: Path,
     context_file = ctx.save(out / "check-context.json")
     collector = _Collector(f"ssh://{address}")
     args = [
-        str(PROPERTIES), "-p", "metal_images.checks.plugin", "-p", "no:cacheprovider",
+        *map(str, CHECK_MODULES), "-p", "metal_images.checks.plugin", "-p", "no:cacheprovider",
         "-c", os.devnull, "--rootdir", str(out), "-q", "-rN", "--tb=short",
         f"--hosts=ssh://{address}", f"--ssh-config={ssh_config}", f"--ssh-identity-file={key}",
         f"--metal-context={context_file}", f"--junitxml={out / 'junit.xml'}",
         "-o", "junit_family=xunit2", "-o", "junit_suite_name=metal-images-test",
     ]
-    code = pytest.main(args, plugins=[collector])
+    # pytest's progress is a log; stdout carries only the results (the summary table)
+    with contextlib.redirect_stdout(sys.stderr):
+        code = pytest.main(args, plugins=[collector])
     if code == pytest.ExitCode.INTERRUPTED:
         raise KeyboardInterrupt("property checks interrupted")
     broken = (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED)
