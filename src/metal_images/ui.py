@@ -57,12 +57,18 @@ def info(message: str) -> None:
 
 
 def warn(message: str) -> None:
-    console.print(labelled(f"{_indent()}warning:", "yellow", f" {message}"))
+    console.print(labelled(f"{_indent()}warning:", "yellow", f" {one_line(message)}"))
+
+
+def one_line(message: str) -> str:
+    """`message` with control characters escaped (`\\n`, `\\x1b`): user text that holds a
+    newline or a terminal escape cannot split the line or repaint the terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message)
 
 
 def error(message: str) -> None:
     """The one `error:` line of a failed command."""
-    console.print(labelled("error:", "red", f" {message}"))
+    console.print(labelled("error:", "red", f" {one_line(message)}"))
 
 
 def detail(message: str) -> None:

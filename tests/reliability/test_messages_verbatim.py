@@ -18,7 +18,8 @@ def cli(*argv: str) -> subprocess.CompletedProcess[str]:
 def test_an_ipv6_address_in_brackets_is_printed_as_typed(tmp_path: Path) -> None:
     result = cli("serve", "--bind", "[fd00::1]:x", str(tmp_path))
     assert result.returncode != 0
-    assert result.stderr.splitlines()[-1] == "error: --bind '[fd00::1]:x': expected HOST:PORT, e.g. 127.0.0.1:8080"
+    expected = "error: --bind '[fd00::1]:x': expected HOST:PORT, e.g. 127.0.0.1:8080"
+    assert result.stderr.splitlines()[-1] == expected
 
 
 def test_a_closing_tag_in_a_url_is_printed_not_a_traceback(tmp_path: Path) -> None:
