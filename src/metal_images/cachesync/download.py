@@ -51,6 +51,10 @@ class ChecksumMismatch(TransientError):
     """The bytes received do not match the store's .md5 (a corrupted transfer or object)."""
 
 
+class IncompleteDownload(TransientError):
+    """Fewer (or more) bytes arrived than the store announced: a cut-off transfer."""
+
+
 def parse_md5(text: str, *, what: str) -> str:
     """The first token of an md5sum line (`<hex>  <name>` or just `<hex>`), checked to be md5."""
     token = text.strip().split(" ", 1)[0].strip().lower() if text.strip() else ""
@@ -96,12 +100,16 @@ def download_verified(
     expected_md5: str | None,
     *,
     inside: Path,
+    expected_size: int | None = None,
     what: str,
     on_bytes: Callable[[int], None] | None = None,
     durable: bool = True,
 ) -> tuple[int, str]:
     """Download into `tmp_dir`, verify, fsync and rename to `final`, which must lie in
     `inside` (the cache root, checked after resolving). Returns (bytes, md5).
+
+    A download counts only when its byte count equals `expected_size` (the announced
+    length) when that is known: kernels and boot images have no md5 to catch a cut-off.
 
     `durable=False` skips the fsync (only the benchmark uses it, to show what it costs):
     without it a power loss could leave a renamed but empty file whose sidecar says "verified".
@@ -117,6 +125,8 @@ def download_verified(
                 os.fsync(fd)
         finally:
             os.close(fd)
+        if expected_size is not None and size != expected_size:
+            raise IncompleteDownload(f"{what}: incomplete: got {size} of {expected_size} bytes")
         if expected_md5 is not None and md5 != expected_md5:
             raise ChecksumMismatch(f"{what}: md5 mismatch: got {md5}, the store says {expected_md5}")
         check_inside(final, inside)

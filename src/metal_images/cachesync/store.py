@@ -40,6 +40,24 @@ class Source(Protocol):
     def readinto(self, buffer: memoryview) -> int: ...
 
 
+class SizedSource(Source, Protocol):
+    """A store's stream, with the length the store announced for it (Content-Length, the
+    object's size), or None when it did not say. A stream that ends early just stops
+    (http.client does not raise), so the downloader compares the count with this."""
+
+    @property
+    def length(self) -> int | None: ...
+
+
+class _FileSource:
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.length: int | None = os.fstat(handle.fileno()).st_size
+
+    def readinto(self, buffer: memoryview) -> int:
+        return int(self.handle.readinto(buffer) or 0)
+
+
 class Store(Protocol):
     description: str
 
@@ -48,7 +66,7 @@ class Store(Protocol):
         ...
 
     def open(self, ref: ObjectRef) -> Any:
-        """A context manager yielding a `Source` for the object's bytes."""
+        """A context manager yielding a `SizedSource` for the object's bytes."""
         ...
 
     def read_text(self, ref: ObjectRef) -> str: ...
@@ -76,10 +94,10 @@ class LocalStore:
         return found
 
     @contextmanager
-    def open(self, ref: ObjectRef) -> Iterator[Source]:
+    def open(self, ref: ObjectRef) -> Iterator[SizedSource]:
         try:
             with self._path(ref.key).open("rb", buffering=0) as handle:
-                yield handle
+                yield _FileSource(handle)
         except FileNotFoundError as exc:
             raise FetchError(f"{self.description}: {ref.key} is missing") from exc
 
@@ -93,9 +111,10 @@ class LocalStore:
 class _BodySource:
     """botocore's StreamingBody as a `Source` (it has read(n), not readinto)."""
 
-    def __init__(self, body: Any, what: str) -> None:
+    def __init__(self, body: Any, what: str, length: int | None) -> None:
         self.body = body
         self.what = what
+        self.length = length
 
     def readinto(self, buffer: memoryview) -> int:
         try:
@@ -151,11 +170,13 @@ class S3Store:
                 return found
 
     @contextmanager
-    def open(self, ref: ObjectRef) -> Iterator[Source]:
+    def open(self, ref: ObjectRef) -> Iterator[SizedSource]:
         answer = self._call(f"get {ref.key}", self.client.get_object, Bucket=self.bucket, Key=ref.key)
         body = answer["Body"]
+        length = answer.get("ContentLength")
+        announced = int(length) if length is not None else None
         try:
-            yield _BodySource(body, f"{self.description}: get {ref.key}")
+            yield _BodySource(body, f"{self.description}: get {ref.key}", announced)
         finally:
             body.close()
 
@@ -172,6 +193,8 @@ class _HttpSource:
     def __init__(self, response: Any, what: str) -> None:
         self.response = response
         self.what = what
+        announced = response.getheader("Content-Length")
+        self.length = int(announced) if announced and announced.strip().isdigit() else None
 
     def readinto(self, buffer: memoryview) -> int:
         try:
@@ -207,7 +230,7 @@ class HttpStore:
         return found
 
     @contextmanager
-    def open(self, ref: ObjectRef) -> Iterator[Source]:
+    def open(self, ref: ObjectRef) -> Iterator[SizedSource]:
         url = self.url(ref)
         with http.request(url, timeout=self.timeout) as response:
             yield _HttpSource(response, f"GET {url}")

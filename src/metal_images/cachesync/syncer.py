@@ -242,7 +242,7 @@ class Syncer:
             with store.open(ref) as source:
                 return download_verified(
                     source, final, self.layout.tmp, expected, inside=cache_plan.root,
-                    what=f"{item.id} ({ref.key})",
+                    expected_size=source.length, what=f"{item.id} ({ref.key})",
                     on_bytes=(lambda n: progress.advance(task, n)) if progress and task is not None else None)
 
         size, _md5 = with_retries(f"download {ref.key}", attempt, self.policy)

@@ -68,6 +68,7 @@ class StoreServer:
     stall_seconds: float = 5.0
     bytes_per_second: int = 0      # 0: as fast as possible
     corrupt: set[str] = field(default_factory=set)  # keys whose bytes get flipped
+    cut: dict[str, int] = field(default_factory=dict)  # key -> bytes sent before the connection drops
     requests: list[tuple[float, str, str, int]] = field(default_factory=list)  # (time, method, path, status)
 
     def app(self) -> web.Application:
@@ -94,6 +95,8 @@ class StoreServer:
             self.requests.append((time.monotonic(), request.method, key, 404))
             return web.Response(status=404)
         self.requests.append((time.monotonic(), request.method, key, 200))
+        if key in self.cut and request.method == "GET":
+            return await self._cut_off(request, path, self.cut[key])
         if not self.bytes_per_second and key not in self.corrupt:
             return web.FileResponse(path)
         size = path.stat().st_size
@@ -110,6 +113,16 @@ class StoreServer:
                 if self.bytes_per_second:
                     await asyncio.sleep(len(data) / self.bytes_per_second)
         await response.write_eof()
+        return response
+
+
+    async def _cut_off(self, request: web.Request, path: Path, sent: int) -> web.StreamResponse:
+        """Announce the whole file, send `sent` bytes, then drop the connection."""
+        response = web.StreamResponse(headers={"Content-Length": str(path.stat().st_size)})
+        await response.prepare(request)
+        await response.write(path.read_bytes()[:sent])
+        if request.transport is not None:
+            request.transport.close()
         return response
 
 
