@@ -21,6 +21,7 @@ from metal_images.cachesync.pipeline import BufferPipeline
 from metal_images.cachesync.retry import TransientError
 from metal_images.cachesync.store import Source
 from metal_images.errors import MetalImagesError
+from metal_images.speed import SpeedGuard, SpeedRule, TooSlow
 
 BUFFER_SIZE = 4 << 20
 BUFFERS = 4
@@ -63,18 +64,21 @@ def parse_md5(text: str, *, what: str) -> str:
     return token
 
 
-def _fill(source: Source, buffer: memoryview) -> int:
-    """Read until the buffer is full or the stream ends."""
+def _fill(source: Source, buffer: memoryview, guard: SpeedGuard | None) -> int:
+    """Read until the buffer is full or the stream ends (the guard sees every chunk)."""
     filled = 0
     while filled < len(buffer):
         n = source.readinto(buffer[filled:])
+        if guard is not None:
+            guard.count(n)
         if not n:
             break
         filled += n
     return filled
 
 
-def stream_to_file(source: Source, fd: int, on_bytes: Callable[[int], None] | None = None) -> tuple[int, str]:
+def stream_to_file(source: Source, fd: int, on_bytes: Callable[[int], None] | None = None,
+                   guard: SpeedGuard | None = None) -> tuple[int, str]:
     """Copy `source` to `fd`, hashing and writing in helper threads; returns (bytes, md5 hex)."""
     digest = hashlib.md5(usedforsecurity=False)
     writer = FileWriter(fd)
@@ -83,7 +87,7 @@ def stream_to_file(source: Source, fd: int, on_bytes: Callable[[int], None] | No
     with BufferPipeline(buffers, [("md5", digest.update), ("write", writer.write)]) as pipe:
         while True:
             index = pipe.acquire()
-            length = _fill(source, buffers[index])
+            length = _fill(source, buffers[index], guard)
             if not length:
                 break
             pipe.submit(index, length)
@@ -101,6 +105,7 @@ def download_verified(
     *,
     inside: Path,
     expected_size: int | None = None,
+    speed: SpeedRule | None = None,
     what: str,
     on_bytes: Callable[[int], None] | None = None,
     durable: bool = True,
@@ -110,6 +115,7 @@ def download_verified(
 
     A download counts only when its byte count equals `expected_size` (the announced
     length) when that is known: kernels and boot images have no md5 to catch a cut-off.
+    `speed` stops a transfer that trickles (retried like a timeout).
 
     `durable=False` skips the fsync (only the benchmark uses it, to show what it costs):
     without it a power loss could leave a renamed but empty file whose sidecar says "verified".
@@ -120,7 +126,11 @@ def download_verified(
     try:
         try:
             os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the file from a non-root server
-            size, md5 = stream_to_file(source, fd, on_bytes)
+            guard = SpeedGuard(speed, what) if speed is not None else None
+            try:
+                size, md5 = stream_to_file(source, fd, on_bytes, guard)
+            except TooSlow as exc:
+                raise TransientError(exc.message) from exc
             if durable:
                 os.fsync(fd)
         finally:

@@ -87,7 +87,7 @@ class Syncer:
         """All plans of this round (images, then kernels and boot images when enabled)."""
         cfg = self.config
         store = open_store(cfg.store_url, endpoint=cfg.image_store, bucket=cfg.image_store_bucket,
-                           timeout=cfg.timeout, attempts=cfg.retries)
+                           timeout=cfg.timeout, attempts=cfg.retries, speed=cfg.speed_rule)
         entities = self.entities()
         # excluded or unsafe images need not be looked up (an HTTP store asks each one with HEAD)
         refs = [ObjectRef(e.store_key, e.url) for e in entities
@@ -150,7 +150,7 @@ class Syncer:
         return plans
 
     def _url_plan(self, name: str, root: Path, urls: list[str], *, need_md5: bool) -> CachePlan:
-        store = HttpStore(None, timeout=self.config.timeout)
+        store = HttpStore(None, timeout=self.config.timeout, speed=self.config.speed_rule)
         sizes: dict[str, int] = {}
         with_md5: list[str] = []
         for url in dict.fromkeys(urls):
@@ -248,7 +248,7 @@ class Syncer:
             with store.open(ref) as source:
                 return download_verified(
                     source, final, self.layout.tmp, expected, inside=cache_plan.root,
-                    expected_size=source.length, what=f"{item.id} ({ref.key})",
+                    expected_size=source.length, speed=self.config.speed_rule, what=f"{item.id} ({ref.key})",
                     on_bytes=(lambda n: progress.advance(task, n)) if progress and task is not None else None)
 
         size, _md5 = with_retries(f"download {ref.key}", attempt, self.policy)

@@ -58,6 +58,9 @@ def serve_in_thread(app: web.Application, host: str = "127.0.0.1") -> Iterator[s
         thread.join(10)
 
 
+ENDLESS_LIMIT = 256 << 20
+
+
 @dataclass
 class StoreServer:
     """Serves files of `root` by path; knobs make it fail like a real store sometimes does."""
@@ -69,6 +72,7 @@ class StoreServer:
     bytes_per_second: int = 0      # 0: as fast as possible
     corrupt: set[str] = field(default_factory=set)  # keys whose bytes get flipped
     cut: dict[str, int] = field(default_factory=dict)  # key -> bytes sent before the connection drops
+    endless: set[str] = field(default_factory=set)  # keys answered with a body that never ends
     requests: list[tuple[float, str, str, int]] = field(default_factory=list)  # (time, method, path, status)
 
     def app(self) -> web.Application:
@@ -90,6 +94,9 @@ class StoreServer:
             self.requests.append((time.monotonic(), request.method, key, 599))
             await asyncio.sleep(self.stall_seconds)
             return web.Response(status=503, text="too late")
+        if key in self.endless:
+            self.requests.append((time.monotonic(), request.method, key, 200))
+            return await self._endless(request)
         path = self.root / key
         if not path.is_file():
             self.requests.append((time.monotonic(), request.method, key, 404))
@@ -115,6 +122,21 @@ class StoreServer:
         await response.write_eof()
         return response
 
+
+    async def _endless(self, request: web.Request) -> web.StreamResponse:
+        """Zeros without a length, until the client leaves (or ENDLESS_LIMIT, so it ends by itself)."""
+        response = web.StreamResponse()
+        await response.prepare(request)
+        chunk = b"0" * (max(1, self.bytes_per_second // 10) if self.bytes_per_second else 1 << 16)
+        sent = 0
+        try:
+            while sent < ENDLESS_LIMIT:
+                await response.write(chunk)
+                sent += len(chunk)
+                await asyncio.sleep(len(chunk) / self.bytes_per_second if self.bytes_per_second else 0)
+        except (ConnectionError, RuntimeError):
+            pass  # the client gave up, as it should
+        return response
 
     async def _cut_off(self, request: web.Request, path: Path, sent: int) -> web.StreamResponse:
         """Announce the whole file, send `sent` bytes, then drop the connection."""
