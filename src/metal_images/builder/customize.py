@@ -13,14 +13,14 @@ from pathlib import Path
 
 from metal_images import installer_bundle, runner, ui
 from metal_images.builder import artifacts
-from metal_images.builder.bootstrap import ARCHIVES, apt_cache_dir
+from metal_images.builder.backends import backend_for
 from metal_images.builder.cleanup import cleanup, cleanup_inputs, remove_globs
 from metal_images.builder.overlay import overlay
 from metal_images.builder.reaper import reaped
 from metal_images.builder.stagekey import StageInputs, file_digest, tree_digest
 from metal_images.builder.stagestore import mounts_below
 from metal_images.catalog import ImageSpec
-from metal_images.chroot import chroot_argv, chroot_mounts, mount, policy_rc_d
+from metal_images.chroot import chroot_argv, chroot_mounts, policy_rc_d
 from metal_images.errors import MetalImagesError
 
 # bump when the way this module turns a spec into a tree changes
@@ -80,18 +80,6 @@ def _in_chroot(root: Path, argv: list[str], env: dict[str, str] | None = None) -
     runner.run(chroot_argv(root, argv, env))
 
 
-def _install_packages(spec: ImageSpec, root: Path, cache: Path) -> None:
-    packages = list(spec.packages)
-    if spec.kernel and spec.kernel not in packages:
-        packages.append(spec.kernel)
-    if not packages:
-        return
-    archives = root / ARCHIVES.lstrip("/")
-    with ui.step(f"install {len(packages)} packages"), mount(str(cache), archives, bind=True):
-        _in_chroot(root, ["apt-get", "update", "-q"])
-        _in_chroot(root, ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages])
-
-
 def _run_steps(spec: ImageSpec, root: Path) -> None:
     step_dir = root / STEP_DIR
     step_dir.mkdir(parents=True, exist_ok=True)
@@ -149,7 +137,7 @@ def run_customize(spec: ImageSpec, base_tree: Path, target: Path, *, distributio
         ui.warn(f"{spec.family}: artifact {name} left out")
     with chroot_mounts(target), policy_rc_d(target), reaped(target):
         if spec.from_:
-            _install_packages(spec, target, apt_cache_dir(distribution, suite))
+            backend_for(distribution).install_packages(spec, target, distribution, suite)
         _run_steps(spec, target)
         _services(spec, target)
     with ui.step("installer, remove, cleanup"):
