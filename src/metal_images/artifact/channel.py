@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from metal_images.errors import ConfigError
+from metal_images.names import check_printable
 
 STABLE = "stable"
 _PULL_REQUEST = re.compile(r"^pull_requests/[1-9][0-9]*-[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -20,9 +21,9 @@ USAGE = "use stable, pull_requests/<pr>-<branch> or <YYYYMMDD>"
 
 def validate_channel(channel: str) -> str:
     """Return `channel` if it is one of the three layouts, else raise one clear error."""
-    if channel == STABLE or _PULL_REQUEST.match(channel):
+    if channel == STABLE or _PULL_REQUEST.fullmatch(check_printable(channel, "channel")):
         return channel
-    if _RELEASE.match(channel):
+    if _RELEASE.fullmatch(channel):
         try:
             datetime.strptime(channel, "%Y%m%d")
         except ValueError:

@@ -46,7 +46,7 @@ class Version:
 
 
 def parse_version(text: str) -> Version:
-    match = _SEMVER.match(text)
+    match = _SEMVER.fullmatch(text)
     if not match:
         raise ValueError(f"{text!r} is not a semantic version")
     major, minor, patch, pre, _build = match.groups()
@@ -55,6 +55,8 @@ def parse_version(text: str) -> Version:
 
 def os_and_version(image_id: str) -> tuple[str, Version]:
     """Split an id on its last `-`: `firewall-ubuntu-3.0.20240913` -> `firewall-ubuntu`, 3.0.20240913."""
+    if not image_id.isprintable():
+        raise ValueError(f"image id {image_id!r} contains a control character")
     os_name, sep, version = image_id.rpartition("-")
     if not sep or not os_name:
         raise ValueError(f"image id {image_id!r} has no '-<version>' suffix")

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from metal_images.errors import ConfigError
+from metal_images.names import check_printable
 from metal_images.store.layout import check_os, parse_date
 
 _VERSION = re.compile(r"^(?P<major>[0-9]+)(\.(?P<minor>[0-9]+))?(-(?P<suffix>[a-z0-9]+))?$")
@@ -34,7 +35,7 @@ class ApiIdentity:
 def api_identity(os_name: str, version: str, date: str) -> ApiIdentity:
     check_os(os_name)
     parse_date(date)
-    match = _VERSION.match(version)
+    match = _VERSION.fullmatch(check_printable(version, "version"))
     if not match:
         raise ConfigError(f"version '{version}' of {os_name}: expected major[.minor][-suffix]")
     minor = match["minor"] or "0"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from metal_images.errors import ConfigError
+from metal_images.names import check_printable
 
 ROOT = "metal-os"
 STABLE = "stable"
@@ -50,7 +51,7 @@ class Channel:
 
 def parse_date(text: str) -> str:
     """A release date `YYYYMMDD` that exists in the calendar."""
-    if not _DATE.match(text):
+    if not _DATE.fullmatch(check_printable(text, "release date")):
         raise ConfigError(f"release date '{text}': expected YYYYMMDD, e.g. 20261125")
     try:
         dt.datetime.strptime(text, "%Y%m%d")
@@ -61,13 +62,13 @@ def parse_date(text: str) -> str:
 
 def parse_channel(text: str) -> Channel:
     """`stable`, `YYYYMMDD`, `pull_requests/<pr>-<branch>` (or upstream's `<pr>-<branch>`)."""
-    value = text.strip().strip("/")
+    value = check_printable(text, "channel").strip().strip("/")
     if value == STABLE:
         return Channel(STABLE, "stable")
-    if _DATE.match(value):
+    if _DATE.fullmatch(value):
         return Channel(parse_date(value), "release")
     pr = value.removeprefix(f"{PULL_REQUESTS}/")
-    if _PR.match(pr):
+    if _PR.fullmatch(pr):
         return Channel(f"{PULL_REQUESTS}/{pr}", "pull_request")
     raise ConfigError(
         f"channel '{text}': expected 'stable', a release date YYYYMMDD or "
@@ -76,13 +77,13 @@ def parse_channel(text: str) -> Channel:
 
 
 def check_os(name: str) -> str:
-    if not _OS.match(name):
+    if not _OS.fullmatch(check_printable(name, "os name")):
         raise ConfigError(f"os name '{name}': expected lower-case letters, digits and dashes (e.g. debian)")
     return name
 
 
 def check_version(version: str) -> str:
-    if not _VERSION.match(version):
+    if not _VERSION.fullmatch(check_printable(version, "version")):
         raise ConfigError(f"version '{version}': expected major[.minor][-suffix], e.g. 12, 24.04, 3.0-ubuntu")
     return version
 
@@ -119,7 +120,7 @@ def make_ref(channel: Channel, os_name: str, version: str) -> ImageRef:
 def parse_image_path(text: str) -> ImageRef:
     """`stable/debian/12`, `20261125/debian/12`, `pull_requests/42-x/debian/12` (optionally
     prefixed with `metal-os/`)."""
-    parts = [p for p in text.strip().split("/") if p]
+    parts = [p for p in check_printable(text, "image path").strip().split("/") if p]
     if parts and parts[0] == ROOT:
         parts = parts[1:]
     for part in parts:
@@ -152,14 +153,16 @@ def ref_from_key(key: str) -> tuple[ImageRef, str] | None:
 
 def check_segment(segment: str) -> str:
     """One path segment: no separators, no `.`/`..`, nothing hidden, printable only."""
-    if segment in ("", ".", "..") or segment.startswith(".") or not _SEGMENT.match(segment):
+    check_printable(segment, "path segment")
+    if segment in ("", ".", "..") or segment.startswith(".") or not _SEGMENT.fullmatch(segment):
         raise ConfigError(f"path segment '{segment}': refused (empty, hidden, '..' or unusual characters)")
     return segment
 
 
 def check_key(key: str) -> str:
     """An object key relative to the store root; refuses anything that could escape it."""
-    if key.startswith("/") or "\\" in key or "\x00" in key:
+    check_printable(key, "store key")
+    if key.startswith("/") or "\\" in key:
         raise ConfigError(f"store key '{key}': refused (absolute or unusual characters)")
     for segment in key.split("/"):
         check_segment(segment)
@@ -168,7 +171,7 @@ def check_key(key: str) -> str:
 
 def check_prefix(prefix: str) -> str:
     """A folder key: empty (the root) or segments ending with `/`."""
-    if prefix == "":
+    if check_printable(prefix, "store prefix") == "":
         return prefix
     check_key(prefix.rstrip("/"))
     return prefix if prefix.endswith("/") else prefix + "/"
