@@ -10,11 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from metal_images.artifact.channel import validate_channel
-from metal_images.cachesync.versions import os_and_version
 from metal_images.errors import ConfigError
-from metal_images.store.identity import api_identity
-from metal_images.store.layout import check_key, check_prefix, parse_channel, parse_image_path
+from metal_images.identity import Channel, ImageRef, check_key, check_prefix, parse_api_id
 from metal_images.store.sample import make_artifact_set
 
 CLI = str(Path(sys.executable).with_name("metal-images"))
@@ -53,15 +50,13 @@ def test_publish_to_a_channel_with_a_newline_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("bad", ["stable\n", "20240101\n", "pull_requests/1-x\n", "pull_requests/1-x\x7f"])
 def test_channels(bad: str) -> None:
     with pytest.raises(ConfigError, match="control character"):
-        parse_channel(bad)
-    with pytest.raises(ConfigError):
-        validate_channel(bad)
+        Channel.parse(bad)
 
 
 @pytest.mark.parametrize("bad", ["stable/debian/12\n", "stable/debian\n/12", "stable/deb\x00ian/12"])
 def test_image_paths(bad: str) -> None:
     with pytest.raises(ConfigError, match="control character"):
-        parse_image_path(bad)
+        ImageRef.parse_path(bad)
 
 
 def test_keys_prefixes_and_ids() -> None:
@@ -71,12 +66,13 @@ def test_keys_prefixes_and_ids() -> None:
     with pytest.raises(ConfigError, match="control character"):
         check_prefix("metal-os\n/")
     with pytest.raises(ConfigError):
-        api_identity("debian", "12\n", "20240101")
+        ImageRef.make(Channel.stable(), "debian", "12\n")
     with pytest.raises(ConfigError):
-        api_identity("debian\n", "12", "20240101")
+        ImageRef.make(Channel.stable(), "debian\n", "12")
     with pytest.raises(ValueError):
-        os_and_version("debian-12.0.20240101\n")
+        parse_api_id("debian-12.0.20240101\n")
     # the good forms still pass
-    assert parse_image_path("stable/debian/12").short == "stable/debian/12"
-    assert api_identity("firewall", "3.0-ubuntu", "20240101").id == "firewall-ubuntu-3.0.20240101"
-    assert str(os_and_version("debian-12.0.20240101")[1]) == "12.0.20240101"
+    assert ImageRef.parse_path("stable/debian/12").short == "stable/debian/12"
+    firewall = ImageRef.make(Channel.stable(), "firewall", "3.0-ubuntu")
+    assert firewall.api_identity("20240101").id == "firewall-ubuntu-3.0.20240101"
+    assert str(parse_api_id("debian-12.0.20240101")[1]) == "12.0.20240101"

@@ -17,7 +17,7 @@ from enum import StrEnum
 from urllib.parse import unquote, urlparse
 
 from metal_images.cachesync.entities import ImageEntity
-from metal_images.cachesync.versions import Version, os_and_version
+from metal_images.identity import ApiVersion, parse_api_id
 
 
 class Action(StrEnum):
@@ -103,7 +103,7 @@ class Plan:
 @dataclass
 class _Candidate:
     entity: ImageEntity
-    version: Version
+    version: ApiVersion
     key: str
     size: int
 
@@ -132,7 +132,7 @@ def select_images(
         if reason:
             selection.skipped.append(Skipped(entity.id, reason))
             continue
-        os_name, version = os_and_version(entity.id)
+        os_name, version = parse_api_id(entity.id)
         key = entity.store_key
         seen_keys.add(key)
         group = groups.setdefault(f"{os_name}-{version.major_minor}", [])
@@ -163,7 +163,7 @@ def _skip_reason(
     if is_expired(entity, now, rules.grace_days):
         return f"expired on {entity.expiration_date} (grace {rules.grace_days} days)"
     try:
-        os_and_version(entity.id)
+        parse_api_id(entity.id)
     except ValueError as exc:
         return f"no os and version in id: {exc}"
     key = entity.store_key

@@ -10,7 +10,6 @@ import click
 
 from metal_images import paths, ui
 from metal_images.artifact import registry
-from metal_images.artifact.channel import STABLE, image_dir, validate_channel
 from metal_images.artifact.exporter import (
     DEFAULT_LEVEL,
     ImageIdentity,
@@ -24,10 +23,11 @@ from metal_images.catalog import load_catalog
 from metal_images.contract.reader import URL_RULE
 from metal_images.contract.report import check_archive
 from metal_images.errors import ConfigError
+from metal_images.identity import STABLE, Channel, ImageRef
 
 
-def _channel(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    return validate_channel(value)
+def _channel(_ctx: click.Context, _param: click.Parameter, value: str) -> Channel:
+    return Channel.parse(value)
 
 
 @click.command("export")
@@ -42,7 +42,7 @@ def _channel(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
               help="Compression threads [default: all CPUs]; the output is the same for any count.")
 @click.option("--rootfs", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Export this tree instead of the built one (build/<name>/rootfs).")
-def export(name: str, channel: str, output: Path | None, level: int, threads: int | None,
+def export(name: str, channel: Channel, output: Path | None, level: int, threads: int | None,
            rootfs: Path | None) -> None:
     """Write images/<channel>/<os>/<version>/ from the built tree of image NAME.
 
@@ -63,8 +63,9 @@ def export(name: str, channel: str, output: Path | None, level: int, threads: in
     root = rootfs or paths.rootfs_dir(spec.family)
     if not root.is_dir():
         raise ConfigError(f"{name} is not built: {root} does not exist (run `metal-images build {name}`)")
-    target = image_dir(output or paths.output_dir(), channel, spec.name, spec.version)
-    identity = ImageIdentity(spec.family, spec.name, spec.version, channel)
+    ref = ImageRef.make(channel, spec.name, spec.version)
+    target = ref.directory(output or paths.output_dir())
+    identity = ImageIdentity.of(spec.family, ref)
     with ui.step(f"export {name} -> {target}"):
         result = export_tree(root, target, identity, level=level, threads=threads or default_threads(),
                              build_state=load_build_state(spec.family))

@@ -107,6 +107,8 @@ def run_test(artifact: str, out: Path, options: TestOptions) -> TestReport:
                     endpoint_url=f"http://{switch.ENDPOINT_NAME}/", endpoint_text=switch.ENDPOINT_TEXT,
                     switch_namespace=vm.switch.namespace, switch_vty=str(vm.switch.state),
                     private_vrf=private_vrf, private_ip=private_ip,
+                    machine_uuid=str(installed.config.get("machineuuid", "")),
+                    install_timestamp=str(installed.config.get("timestamp", "")),
                     userdata_files=files, userdata_units=units)
                 with _phase(report, "checks", "property checks (pytest-testinfra over SSH)"):
                     report.results = run_checks(ctx, address=vm.ssh.address, ssh_config=vm.ssh.config,
