@@ -55,9 +55,9 @@ def test_cache_sync_cuts_off_a_trickling_store(store: tuple[Path, StoreServer, s
     cache = tmp_path / "cache"
     cache.mkdir()
     server.bytes_per_second = 40  # 100 kB would take 40 minutes
-    result, seconds = run(["cache-sync", "run", "--once", "--store-url", url + "/", "--image-list", str(images),
-                           "--cache-root-path", str(cache), "--timeout", "1", "--min-speed", "10K",
-                           "--retries", "2", "--retry-delay", "0.05"], limit=60)
+    result, seconds = run(["cache-sync", "run", "--once", "--store-url", url + "/",
+                           "--image-list", str(images), "--cache-root-path", str(cache), "--timeout", "1",
+                           "--min-speed", "10K", "--retries", "2", "--retry-delay", "0.05"], limit=60)
     assert result.returncode == 1, result.stderr
     assert "too slow" in result.stderr and "the minimum is 10.0 KiB/s" in result.stderr
     assert "gave up after 2 attempts" in result.stderr
