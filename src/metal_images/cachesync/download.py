@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from metal_images.cachesync.pipeline import BufferPipeline
 from metal_images.cachesync.retry import TransientError
 from metal_images.cachesync.store import Source
 from metal_images.errors import MetalImagesError
+from metal_images.files import atomic_output
 
 BUFFER_SIZE = 4 << 20
 BUFFERS = 4
@@ -87,59 +86,26 @@ def download_verified(
     `durable=False` skips the fsync (only the benchmark uses it, to show what it costs):
     without it a power loss could leave a renamed but empty file whose sidecar says "verified".
     """
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=final.name + ".", suffix=".part")
-    tmp = Path(tmp_name)
+    final.parent.mkdir(parents=True, exist_ok=True)
     try:
-        try:
-            os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the file from a non-root server
-            size, md5 = stream_to_file(source, fd, on_bytes)
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        if expected_md5 is not None and md5 != expected_md5:
-            raise ChecksumMismatch(f"{what}: md5 mismatch: got {md5}, the store says {expected_md5}")
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, final)
-        if durable:
-            fsync_directory(final.parent)
+        with atomic_output(final, temp_dir=tmp_dir, suffix=".part", durable=durable) as handle:
+            size, md5 = stream_to_file(source, handle.fileno(), on_bytes)
+            if expected_md5 is not None and md5 != expected_md5:
+                raise ChecksumMismatch(f"{what}: md5 mismatch: got {md5}, the store says {expected_md5}")
         return size, md5
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         if exc.errno == errno.ENOSPC:
             message = f"cache disk full: no space left on {tmp_dir} while downloading {what}"
             raise DiskFullError(message) from exc
-        raise MetalImagesError(f"{what}: cannot write {tmp}: {exc.strerror or exc}") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def fsync_directory(directory: Path) -> None:
-    """A rename lives in the directory: without this a power loss may undo it (or leave
-    the sidecar's rename on disk but not the image's)."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        raise MetalImagesError(f"{what}: cannot write below {tmp_dir}: {exc.strerror or exc}") from exc
 
 
 def write_text_atomic(path: Path, text: str, tmp_dir: Path) -> None:
-    """Write a small file (the .md5 sidecar) through a temp file and rename."""
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=path.name + ".", suffix=".part")
+    """Write a small file (the .md5 sidecar) durably through a temp file and rename."""
     try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-        fsync_directory(path.parent)
+        with atomic_output(path, temp_dir=tmp_dir, suffix=".part", durable=True) as handle:
+            handle.write(text.encode())
     except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
         if exc.errno == errno.ENOSPC:
             raise DiskFullError(f"cache disk full: no space left on {tmp_dir} while writing {path}") from exc
         raise
