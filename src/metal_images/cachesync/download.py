@@ -33,14 +33,6 @@ class ChecksumMismatch(TransientError):
     """The bytes received do not match the store's .md5 (a corrupted transfer or object)."""
 
 
-def parse_md5(text: str, *, what: str) -> str:
-    """The first token of an md5sum line (`<hex>  <name>` or just `<hex>`), checked to be md5."""
-    token = text.strip().split(" ", 1)[0].strip().lower() if text.strip() else ""
-    if len(token) != 32 or any(c not in "0123456789abcdef" for c in token):
-        raise MetalImagesError(f"{what}: not an md5 sum: {text.strip()[:80]!r}")
-    return token
-
-
 def _fill(source: Source, buffer: memoryview) -> int:
     """Read until the buffer is full or the stream ends."""
     filled = 0

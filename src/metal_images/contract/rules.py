@@ -14,9 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from metal_images.artifact.checksums import sidecar_problem
 from metal_images.contract.facts import UNIT_DIRS, ArchiveFacts, normalize
-from metal_images.contract.parsers import (
+from metal_images.imagefiles import (
     DEBIAN_FAMILY,
     KNOWN_OS_IDS,
     RHEL_FAMILY,
@@ -25,6 +24,7 @@ from metal_images.contract.parsers import (
     parse_os_release,
     parse_passwd,
 )
+from metal_images.sidecar import sidecar_problem
 
 Severity = Literal["error", "warning"]
 Status = Literal["pass", "fail", "warn", "skip"]
