@@ -12,7 +12,7 @@ from metal_images.files import file_digest
 from metal_images.store.file_backend import FileBackend
 from metal_images.store.local_set import read_local_set
 from metal_images.store.open import open_store
-from metal_images.store.sample import make_artifact_set
+from tests.support.store_sample import make_artifact_set
 
 
 def test_put_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
