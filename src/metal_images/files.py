@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -18,11 +18,13 @@ from typing import BinaryIO
 
 @contextmanager
 def atomic_output(target: Path, *, mode: int = 0o644, durable: bool = False,
-                  temp_dir: Path | None = None, suffix: str = ".tmp") -> Iterator[BinaryIO]:
+                  temp_dir: Path | None = None, suffix: str = ".tmp",
+                  before_replace: Callable[[], None] | None = None) -> Iterator[BinaryIO]:
     """Yield a binary handle whose content becomes `target` when the block ends without error.
 
     An exception inside the block (a failed download, a checksum mismatch) removes the
     temporary file and leaves `target` as it was. `temp_dir` must be on target's file system.
+    `before_replace` runs last before the rename (a containment check); raising aborts it.
     """
     folder = temp_dir or target.parent
     folder.mkdir(parents=True, exist_ok=True)
@@ -35,6 +37,8 @@ def atomic_output(target: Path, *, mode: int = 0o644, durable: bool = False,
             os.fchmod(handle.fileno(), mode)  # mkstemp's 0600 would hide the file from readers
             if durable:
                 os.fsync(handle.fileno())
+        if before_replace:
+            before_replace()
         os.replace(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)

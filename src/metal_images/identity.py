@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 from metal_images.errors import ConfigError
+from metal_images.names import check_printable
 
 STORE_ROOT = "metal-os"
 STABLE = "stable"
@@ -39,7 +40,6 @@ _VERSION_PARTS = re.compile(r"(?P<major>[0-9]+)(?:\.(?P<minor>[0-9]+))?(?:-(?P<s
 _DATE = re.compile(r"[0-9]{8}")
 _PULL_REQUEST = re.compile(r"[1-9][0-9]*-[A-Za-z0-9][A-Za-z0-9._-]*")  # upstream: <pr>-<last branch segment>
 _SEGMENT = re.compile(r"[A-Za-z0-9._+-]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # metal-api's reading of the part after the last dash: v prefix, minor and patch optional
 _SEMVER = re.compile(
     r"v?(\d+)(?:\.(\d+))?(?:\.(\d+))?"
@@ -51,16 +51,10 @@ CHANNEL_USAGE = "use stable, pull_requests/<pr>-<branch> or <YYYYMMDD>"
 ChannelKind = Literal["stable", "release", "pull_request"]
 
 
-def refuse_control(text: str, what: str) -> str:
-    """`text` unless it holds a newline or another control character (one error naming `what`)."""
-    if _CONTROL.search(text):
-        raise ConfigError(f"{what} {text!r}: refused (contains a newline or control character)")
-    return text
-
 
 def parse_date(text: str) -> str:
     """A release date `YYYYMMDD` that exists in the calendar."""
-    refuse_control(text, "release date")
+    check_printable(text, "release date")
     if not _DATE.fullmatch(text):
         raise ConfigError(f"release date '{text}': expected YYYYMMDD, e.g. 20261125")
     try:
@@ -91,7 +85,7 @@ class Channel:
     @classmethod
     def parse(cls, text: str) -> Channel:
         """`stable`, `YYYYMMDD`, `pull_requests/<pr>-<branch>` (or upstream's bare `<pr>-<branch>`)."""
-        refuse_control(text, "channel")
+        check_printable(text, "channel")
         value = text.strip().strip("/")
         if value == STABLE:
             return cls.stable()
@@ -108,14 +102,14 @@ class Channel:
 
 
 def check_os(name: str) -> str:
-    refuse_control(name, "os name")
+    check_printable(name, "os name")
     if not re.fullmatch(OS_PATTERN, name):
         raise ConfigError(f"os name '{name}': expected lower-case letters, digits and dashes (e.g. debian)")
     return name
 
 
 def check_version(version: str) -> str:
-    refuse_control(version, "version")
+    check_printable(version, "version")
     if not re.fullmatch(VERSION_PATTERN, version):
         raise ConfigError(f"version '{version}': expected major[.minor][-suffix], e.g. 12, 24.04, 3.0-ubuntu")
     return version
@@ -130,7 +124,8 @@ def check_segment(segment: str) -> str:
 
 def check_key(key: str) -> str:
     """An object key relative to the store root; refuses anything that could escape it."""
-    if key.startswith("/") or "\\" in key or _CONTROL.search(key):
+    check_printable(key, "store key")
+    if key.startswith("/") or "\\" in key:
         raise ConfigError(f"store key {key!r}: refused (absolute or unusual characters)")
     for segment in key.split("/"):
         check_segment(segment)
@@ -173,7 +168,7 @@ class ImageRef:
     def parse_path(cls, text: str) -> ImageRef:
         """`stable/debian/12`, `20261125/debian/12`, `pull_requests/42-x/debian/12` (optionally
         prefixed with `metal-os/`)."""
-        refuse_control(text, "image path")
+        check_printable(text, "image path")
         parts = [p for p in text.strip().split("/") if p]
         if parts and parts[0] == STORE_ROOT:
             parts = parts[1:]

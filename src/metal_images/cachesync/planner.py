@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from metal_images.cachesync.entities import ImageEntity
 from metal_images.identity import ApiVersion, parse_api_id
@@ -169,6 +169,9 @@ def _skip_reason(
     key = entity.store_key
     if not key:
         return f"url {entity.url!r} has no path"
+    unsafe = unsafe_path_reason(entity.url)
+    if unsafe:
+        return unsafe
     if key in seen:
         return f"same url as an earlier image ({key})"
     if key not in listing:
@@ -244,6 +247,26 @@ def url_subpath(url: str) -> str:
     return urlparse(url).path.lstrip("/")
 
 
+def unsafe_path_reason(url: str) -> str:
+    """Why the path of `url` cannot be a file below a cache root, or "" when it can.
+
+    The path becomes a relative file name, so every segment (also once percent-decoded,
+    as an HTTP server would read it) must be a plain name: no `..` or `.`, no empty
+    segment (`//`), no `/` or backslash hidden as `%2f`/`%5c`, no control characters.
+    """
+    path = urlparse(url).path
+    segments = path[1:].split("/") if path.startswith("/") else path.split("/")
+    for segment in segments:
+        decoded = unquote(segment)
+        if decoded in ("", ".", ".."):
+            return f"unsafe url path {path!r}: empty, '.' or '..' segment"
+        if "/" in decoded or "\\" in decoded:
+            return f"unsafe url path {path!r}: a slash or backslash inside a segment"
+        if not decoded.isprintable():
+            return f"unsafe url path {path!r}: control characters"
+    return ""
+
+
 def wanted_from_urls(urls: Iterable[str], sizes: Mapping[str, int], excludes: Sequence[str],
                      *, need_md5: bool, md5_present: Iterable[str] = ()) -> Selection:
     """Kernels and boot images: dedupe, drop excluded, keep what the server reported a size for.
@@ -263,6 +286,8 @@ def wanted_from_urls(urls: Iterable[str], sizes: Mapping[str, int], excludes: Se
             selection.skipped.append(Skipped(url, "excluded"))
         elif not subpath:
             selection.skipped.append(Skipped(url, "url has no path"))
+        elif unsafe_path_reason(url):
+            selection.skipped.append(Skipped(url, unsafe_path_reason(url)))
         elif url not in sizes:
             selection.skipped.append(Skipped(url, "not reachable (HEAD failed)"))
         elif need_md5 and url not in with_md5:

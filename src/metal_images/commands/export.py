@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from metal_images import paths, ui
 from metal_images.artifact import registry
@@ -90,7 +89,7 @@ def check(source: str, as_json: bool, role: str | None, strict: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.as_dict(strict=strict), indent=2))
     else:
-        report.render(Console(highlight=False, soft_wrap=False))
+        report.render(ui.stdout_console(soft_wrap=False))
     raise SystemExit(0 if report.ok(strict=strict) else 1)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from metal_images import ui
 from metal_images.errors import ConfigError
@@ -277,7 +278,7 @@ def store_ls(store: StoreAddress, channel: str | None, as_json: bool) -> None:
     table.add_column("STATE", no_wrap=True, min_width=10)
     table.add_column("MODIFIED (UTC)")
     for s in sets:
-        state = "complete" if s.complete else "[red]INCOMPLETE[/red]"
+        state = Text("complete") if s.complete else Text("INCOMPLETE", style="red")
         modified = s.modified.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if s.modified else ""
         row = (s.ref.os, s.ref.version, s.ref.channel.path, _human(s.image_size), _human(s.size))
         table.add_row(*row, str(len(s.files)), state, modified)
