@@ -123,7 +123,7 @@ def test_lineage_is_root_first(tmp_path: Path) -> None:
 def test_real_catalog_is_valid() -> None:
     catalog = load_catalog()
     debian = catalog.get("debian")
-    assert debian.suite == "bookworm" and debian.kernel == "linux-image-amd64"
+    assert debian.suite == "bookworm" and debian.kernel == "linux-image-6.1.0-57-amd64"
     assert "console-getty.service" in debian.services.mask
     # chrony and systemd-timesyncd conflict; the worker image keeps timesyncd
     assert "chrony" not in debian.packages
