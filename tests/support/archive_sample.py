@@ -86,6 +86,8 @@ def sample_members(os_id: str = "debian", role: str = "machine") -> list[Member]
                                f"/lib/systemd/system/{unit}"))
     for alternatives in required_tools(os_id, role):
         members.append(file(f"usr/sbin/{alternatives[0]}", b"#!/bin/sh\n", 0o755))
+    # Debian's LLDP daemon, which the installer configures for phone home
+    members += [file(f"usr/sbin/{tool}", b"#!/bin/sh\n", 0o755) for tool in ("lldpd", "lldpcli")]
     if role == "firewall":
         members += firewall_members()
     return members

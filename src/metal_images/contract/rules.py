@@ -387,6 +387,27 @@ def services(facts: ArchiveFacts) -> Outcome:
     return "; ".join(problems) or None
 
 
+@rule("lldp-daemon", "an LLDP daemon the installer configures for phone home: Debian's lldpd "
+      "(lldpd + lldpcli, lldpd.service enabled) or go-lldpd (/usr/local/bin/lldpd)", severity="warning")
+def lldp_daemon(facts: ArchiveFacts) -> Outcome:
+    if facts.is_executable_file("usr/local/bin/lldpd"):
+        return None  # go-lldpd reads install.yaml itself
+    missing = [f"/{p}" for p in ("usr/sbin/lldpd", "usr/sbin/lldpcli") if not facts.is_executable_file(p)]
+    if missing:
+        return (f"no LLDP daemon ({', '.join(missing)} missing): the machine never phones home "
+                "to metal-core, which then treats it as dead")
+    if "lldpd.service" not in facts.enabled_units:
+        return "lldpd.service is not enabled: the machine never phones home to metal-core"
+    return None
+
+
+@rule("no-baked-nvme-identity", "no /etc/nvme/hostnqn or hostid in the image (each machine "
+      "generates its own; a shared one breaks NVMe/TCP access control)", severity="warning")
+def no_baked_nvme_identity(facts: ArchiveFacts) -> Outcome:
+    baked = [f"/{p}" for p in ("etc/nvme/hostnqn", "etc/nvme/hostid") if facts.exists(p)]
+    return f"{', '.join(baked)} baked into the image: every machine would share it" if baked else None
+
+
 def _unit_text(facts: ArchiveFacts, name: str) -> str | None:
     return next((t for d in UNIT_DIRS if (t := facts.text(f"{d}/{name}")) is not None), None)
 
