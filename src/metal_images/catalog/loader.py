@@ -82,6 +82,16 @@ def parse_spec(folder: Path, release: str | None = None) -> ImageSpec:
             raise ConfigError(f"{where}: steps.{index}: script {_display(script)} does not exist")
     if spec.keyring and not (folder / spec.keyring).is_file():
         raise ConfigError(f"{where}: keyring: file {_display(folder / spec.keyring)} does not exist")
+    for r_index, repo in enumerate(spec.repositories):
+        for k_index, key in enumerate(repo.gpgkey):
+            key_file = folder / key
+            if "://" in key or key.startswith("{"):
+                continue  # a URL, fetched by dnf
+            if not key_file.resolve().is_relative_to(folder.resolve()) or not key_file.is_file():
+                raise ConfigError(
+                    f"{where}: repositories.{r_index}.gpgkey.{k_index}: file {_display(key_file)} "
+                    "does not exist in the image folder"
+                )
     if spec.dockerfile and not (folder / spec.dockerfile).is_file():
         raise ConfigError(f"{where}: dockerfile: file {_display(folder / spec.dockerfile)} does not exist")
     return spec
