@@ -435,6 +435,22 @@ def firewall_services(facts: ArchiveFacts) -> Outcome:
     return "; ".join(problems) or None
 
 
+# --- what differs between releases (docs/build.md, "Releases of a family") ------------------
+
+FRR_STATE_LINE = re.compile(r"^\s*[dDz]\s+/var/lib/frr/?\s+\S+\s+frr\s", re.MULTILINE)
+
+
+@rule("frr-state-dir", "where FRR has mgmtd (FRR 10), a tmpfiles.d line gives /var/lib/frr to frr "
+      "(metal-hammer's burn leaves every directory to root)", severity="warning")
+def frr_state_dir(facts: ArchiveFacts) -> Outcome:
+    if not facts.is_executable_file("usr/lib/frr/mgmtd"):
+        return skip("this FRR has no mgmtd")
+    for name, data in facts.contents.items():
+        if "/tmpfiles.d/" in f"/{name}" and FRR_STATE_LINE.search(data.decode("utf-8", errors="replace")):
+            return None
+    return "no tmpfiles.d line owns /var/lib/frr to frr: mgmtd cannot write its state after install"
+
+
 def evaluate(facts: ArchiveFacts) -> list[tuple[Rule, Status, str]]:
     results: list[tuple[Rule, Status, str]] = []
     for item in RULES:
