@@ -52,8 +52,10 @@ def _unit(description: str, *, after: str, unit: List[str], service: List[str]) 
     lines = [f"Description={description}", f"After={after}", *unit]
     return (
         HEADER
-        + "[Unit]\n" + "".join(line + "\n" for line in lines)
-        + "\n[Service]\n" + "".join(line + "\n" for line in service)
+        + "[Unit]\n"
+        + "".join(line + "\n" for line in lines)
+        + "\n[Service]\n"
+        + "".join(line + "\n" for line in service)
         + "\n[Install]\nWantedBy=multi-user.target\n"
     )
 
@@ -128,8 +130,12 @@ def tailscale(config: InstallConfig, plan: NetworkPlan) -> Dict[str, RenderedFil
         unit=[_executable(daemon)],
         service=[
             "ExecStartPre=" + _in_vrf(plan.internet, f"{daemon} --cleanup"),
-            "ExecStart=" + _in_vrf(plan.internet, f"{daemon} --state=/var/lib/tailscale/tailscaled.state "
-                                   "--socket=/run/tailscale/tailscaled.sock"),
+            "ExecStart="
+            + _in_vrf(
+                plan.internet,
+                f"{daemon} --state=/var/lib/tailscale/tailscaled.state "
+                "--socket=/run/tailscale/tailscaled.sock",
+            ),
             "ExecStopPost=" + _in_vrf(plan.internet, f"{daemon} --cleanup"),
             "RuntimeDirectory=tailscale",
             "StateDirectory=tailscale",
