@@ -2,8 +2,8 @@
 
 `configure()` writes systemd-networkd files, hostname and /etc/hosts, /etc/frr/frr.conf
 and, on firewalls, /etc/nftables/rules, the chrony@<internet vrf> instance and the
-firewall's services (node exporter, firewall-controller, droptailer, tailscale,
-suricata's interface; see services.py). FRR and
+firewall's services (exporters, firewall-controller, droptailer, suricata-update,
+tailscale, suricata's interface; see services.py). FRR and
 nftables configs are first rendered into /etc/metal/networker/, validated with the
 image's `vtysh --dryrun` / `nft --check` and only then moved into place.
 """
@@ -83,7 +83,7 @@ def configure(ctx: Context) -> None:
     for path, content in networkd.files(net).items():
         ctx.target.write(path, content, mode=0o644)
     ctx.target.write("/etc/hostname", system.hostname(net), mode=0o644)
-    ctx.target.write("/etc/hosts", system.hosts(net), mode=0o644)
+    ctx.target.write("/etc/hosts", system.hosts(config), mode=0o644)
     frr_conf = frr.render(net)
     _validated(ctx, "frr.conf", frr_conf, "/etc/frr/frr.conf", 0o640, "vtysh", ["--dryrun", "--inputfile"])
     frr_daemons(ctx)
@@ -103,5 +103,8 @@ def configure(ctx: Context) -> None:
     rendered = services.render(config, net)
     for path, file in rendered.files.items():
         ctx.target.write(path, file.content, mode=file.mode)
-    for unit in rendered.enable:
-        ctx.run(["systemctl", "enable", unit])
+    for enable in rendered.enable:
+        if ctx.target.exists(enable.program):
+            ctx.run(["systemctl", "enable", enable.unit])
+        else:
+            ctx.log(f"{enable.program} is not in the image: {enable.unit} rendered, not enabled")

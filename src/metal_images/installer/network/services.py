@@ -1,33 +1,46 @@
 """The firewall's own services, rendered from install.yaml as metal-networker does
-(contract 6.2): which VRF each one runs in and which address it listens on depend on
-the networks, so the image cannot ship them ready-made.
+(contract 6.2): which VRF a service runs in depends on the networks, so the image cannot
+ship these units ready-made.
 
-- node-exporter.service: enabled; in the private primary network's VRF, on the
-  firewall's address there (where the cluster's monitoring reaches it), port 9100;
-- firewall-controller.service (internet VRF, follows the cluster's Firewall resource)
-  and droptailer.service (private VRF, forwards dropped packets to the cluster):
-  rendered, not enabled; the userdata enables them;
-- tailscaled.service + tailscale-up.service when install.yaml has `vpn:`; the
-  pre-auth key goes to a root-only environment file, not into the unit;
-- /etc/default/suricata: suricata watches the internet network's interface.
+- droptailer.service (tenant VRF): ships the packets nftables logged with the
+  `nftables-metal-dropped: ` / `nftables-firewall-dropped: ` prefixes to the cluster's
+  droptailer server, with the client certificate firewall-controller writes to
+  /etc/droptailer-client/; started with firewall-controller (WantedBy=), which the
+  userdata enables;
+- firewall-controller.service (internet VRF): rendered, not enabled (the userdata does);
+- node-exporter.service and nftables-exporter.service: outside any VRF on their
+  default ports (9100, 9630); the nftables input chain admits them only from the private
+  networks' VRFs;
+- suricata-update.service (internet VRF, where the rule sources are reachable) and
+  /etc/default/suricata (suricata watches the internet network's SVI);
+- tailscaled.service + tailscale-up.service when install.yaml has `vpn:` (tailscaled in
+  the internet VRF on a fixed port, without log upload; the node joins named after the
+  machine UUID). Unlike metal-networker the pre-auth key is not put into the unit, which
+  every local user can read (also through `systemctl show`): it goes to a root-only
+  environment file.
 
-Components that are downloads (firewall-controller, droptailer-client, tailscale) may
-be missing from an image built without them; their units then skip themselves with a
-Condition instead of failing, so such a firewall still boots into a clean state.
+Units are enabled only when the image has their program (a firewall built without a
+download must not boot into failing units); the caller logs the ones it skips.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from ..config import InstallConfig
 from .plan import EVPNNetwork, NetworkPlan
 
 UNIT_DIR = "/etc/systemd/system"
 HEADER = "# written by the metal-images installer from /etc/metal/install.yaml; do not edit\n"
-NODE_EXPORTER_PORT = 9100
 TAILSCALE_ENV = "/etc/default/tailscale-up"
+TAILSCALED_PORT = 41641
+# droptailer-client reads these; firewall-controller writes the certificate files
+DROPTAILER_SERVER = "droptailer:50051"
+DROP_PREFIXES = ("nftables-metal-dropped: ", "nftables-firewall-dropped: ")
+DROPTAILER_CERT_DIR = "/etc/droptailer-client"
+
+Section = List[Tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -36,146 +49,192 @@ class RenderedFile:
     mode: int = 0o644
 
 
+@dataclass(frozen=True)
+class Enable:
+    """A unit to enable once `program` exists in the image."""
+
+    unit: str
+    program: str
+
+
 @dataclass
 class FirewallServices:
     files: Dict[str, RenderedFile] = field(default_factory=dict)
-    enable: List[str] = field(default_factory=list)
+    enable: List[Enable] = field(default_factory=list)
 
 
-def _in_vrf(network: Optional[EVPNNetwork], command: str) -> str:
+def _in_vrf(network: Optional[EVPNNetwork], command: str, ip: str = "/bin/ip") -> str:
     """`ip vrf exec` binds the command's sockets to the VRF; without one it runs as is."""
-    return f"/bin/ip vrf exec {network.vrf_name} {command}" if network is not None else command
+    return f"{ip} vrf exec {network.vrf_name} {command}" if network is not None else command
 
 
-def _unit(description: str, *, after: str, unit: List[str], service: List[str]) -> str:
-    """A service unit; `unit` holds further [Unit] lines (conditions, dependencies)."""
-    lines = [f"Description={description}", f"After={after}", *unit]
-    return (
-        HEADER
-        + "[Unit]\n" + "".join(line + "\n" for line in lines)
-        + "\n[Service]\n" + "".join(line + "\n" for line in service)
-        + "\n[Install]\nWantedBy=multi-user.target\n"
-    )
+def _unit(unit: Section, service: Section, wanted_by: str = "multi-user.target") -> str:
+    def section(name: str, entries: Section) -> str:
+        return f"[{name}]\n" + "".join(f"{key}={value}\n" for key, value in entries)
+
+    parts = [section("Unit", unit), section("Service", service), section("Install", [("WantedBy", wanted_by)])]
+    return HEADER + "\n".join(parts)
 
 
-def _executable(path: str) -> str:
-    return f"ConditionFileIsExecutable={path}"
-
-
-def _private(plan: NetworkPlan) -> Optional[EVPNNetwork]:
+def _tenant(plan: NetworkPlan) -> Optional[EVPNNetwork]:
+    """The private primary network (droptailer reaches the cluster there)."""
     candidates = [e for e in plan.private if e.network.private_primary] or plan.private
     return candidates[0] if candidates else None
 
 
-def node_exporter(plan: NetworkPlan) -> str:
-    private = _private(plan)
-    ipv4 = [ip for ip in private.network.ips if ip.version == 4] if private is not None else []
-    address = f"{ipv4[0]}:{NODE_EXPORTER_PORT}" if ipv4 else f"{plan.router_id}:{NODE_EXPORTER_PORT}"
-    binary = "/usr/local/bin/node_exporter"
+def droptailer(plan: NetworkPlan) -> str:
+    prefixes = ",".join(DROP_PREFIXES)
     return _unit(
-        "Prometheus node exporter on the firewall's private address",
-        after="systemd-networkd.service",
-        unit=[_executable(binary)],
-        service=[
-            # the address appears once networkd configured the VRF; until then: retry
-            f"ExecStart={_in_vrf(private, binary)} --web.listen-address={address}",
-            "Restart=always",
-            "RestartSec=5",
+        [("Description", "Droptailer: sends the packets nftables dropped to the cluster"),
+         ("After", "network.target")],
+        [
+            ("LimitMEMLOCK", "infinity"),
+            ("Environment", f"DROPTAILER_SERVER_ADDRESS={DROPTAILER_SERVER}"),
+            ("Environment", f'DROPTAILER_PREFIXES_OF_DROPS="{prefixes}"'),
+            ("Environment", f"DROPTAILER_CLIENT_CERTIFICATE={DROPTAILER_CERT_DIR}/droptailer-client.crt"),
+            ("Environment", f"DROPTAILER_CLIENT_KEY={DROPTAILER_CERT_DIR}/droptailer-client.key"),
+            ("ExecStart", _in_vrf(_tenant(plan), "/usr/local/bin/droptailer-client")),
+            ("Restart", "always"),
+            ("RestartSec", "10"),
         ],
+        wanted_by="firewall-controller.service",
     )
 
 
 def firewall_controller(plan: NetworkPlan) -> str:
-    binary = "/usr/local/bin/firewall-controller"
-    kubeconfig = "/etc/firewall-controller/.kubeconfig"
     return _unit(
-        "firewall-controller: nftables rules and services from the cluster's Firewall resource",
-        after="systemd-networkd.service nftables.service",
-        unit=[_executable(binary), f"ConditionPathExists={kubeconfig}"],
-        service=[
-            f"Environment=KUBECONFIG={kubeconfig}",
-            "LimitMEMLOCK=infinity",
-            f"ExecStart={_in_vrf(plan.internet, binary)}",
-            "Restart=always",
-            "RestartSec=10",
+        [("Description", "Firewall controller: nftables rules and services from the cluster's resources"),
+         ("After", "network.target")],
+        [
+            ("LimitMEMLOCK", "infinity"),
+            ("Environment", "KUBECONFIG=/etc/firewall-controller/.kubeconfig"),
+            ("ExecStart", _in_vrf(plan.internet, "/usr/local/bin/firewall-controller")),
+            ("Restart", "always"),
+            ("RestartSec", "10"),
         ],
     )
 
 
-def droptailer(plan: NetworkPlan) -> str:
-    binary = "/usr/local/bin/droptailer-client"
+def _exporter(description: str, command: str) -> str:
     return _unit(
-        "droptailer: sends the packets nftables dropped to the cluster",
-        after="systemd-networkd.service nftables.service",
-        unit=[_executable(binary)],
-        service=[
-            "Environment=DROPTAILER_SERVER_ADDRESS=droptailer:50051",
-            "Environment=DROPTAILER_CLIENT_CERTIFICATES=/etc/droptailer-client",
-            f"ExecStart={_in_vrf(_private(plan), binary)}",
-            "Restart=always",
-            "RestartSec=10",
+        [("Description", description), ("After", "network.target")],
+        [("ExecStart", command), ("Restart", "always"), ("RestartSec", "30")],
+    )
+
+
+NODE_EXPORTER = "/usr/local/bin/node_exporter"
+NFTABLES_EXPORTER = "/usr/bin/nftables-exporter"
+SURICATA_UPDATE = "/usr/bin/suricata-update"
+TAILSCALED = "/usr/local/bin/tailscaled"
+TAILSCALE = "/usr/local/bin/tailscale"
+
+
+def node_exporter() -> str:
+    return _exporter("Prometheus node exporter", f"{NODE_EXPORTER} --collector.tcpstat")
+
+
+def nftables_exporter() -> str:
+    return _exporter("Prometheus exporter of the nftables counters",
+                     f"{NFTABLES_EXPORTER} --config=/etc/nftables_exporter.yaml")
+
+
+def suricata_update(plan: NetworkPlan) -> str:
+    return _unit(
+        [("Description", "Suricata rules update")],
+        [
+            ("LimitMEMLOCK", "infinity"),
+            ("User", "root"),
+            ("Group", "root"),
+            ("Type", "oneshot"),
+            ("ExecStart", _in_vrf(plan.internet, SURICATA_UPDATE)),
         ],
     )
+
+
+def suricata_defaults(plan: NetworkPlan) -> str:
+    """/etc/default/suricata in the Debian package's format (the image's suricata.service
+    reads SURCONF, IFACE and PIDFILE from it)."""
+    internet = plan.internet
+    iface = internet.svi_name if internet is not None else (plan.uplinks[0].name if plan.uplinks else "lan0")
+    settings = [
+        ("RUN", "yes"),
+        ("RUN_AS_USER", ""),
+        ("SURCONF", "/etc/suricata/suricata.yaml"),
+        ("LISTENMODE", "af-packet"),
+        ("IFACE", iface),  # the internet network's SVI: what suricata watches
+        ("NFQUEUE", '"-q 0"'),
+        ("CUSTOM_NFQUEUE", '"-q 0 -q 1 -q 2 -q 3"'),
+        ("PIDFILE", "/var/run/suricata.pid"),
+    ]
+    return HEADER + "".join(f"{key}={value}\n" for key, value in settings)
 
 
 def tailscale(config: InstallConfig, plan: NetworkPlan) -> Dict[str, RenderedFile]:
     assert config.vpn is not None
-    daemon = "/usr/local/bin/tailscaled"
-    client = "/usr/local/bin/tailscale"
-    tailscaled = _unit(
-        "Tailscale node agent (VPN access to this firewall)",
-        after="systemd-networkd.service",
-        unit=[_executable(daemon)],
-        service=[
-            "ExecStartPre=" + _in_vrf(plan.internet, f"{daemon} --cleanup"),
-            "ExecStart=" + _in_vrf(plan.internet, f"{daemon} --state=/var/lib/tailscale/tailscaled.state "
-                                   "--socket=/run/tailscale/tailscaled.sock"),
-            "ExecStopPost=" + _in_vrf(plan.internet, f"{daemon} --cleanup"),
-            "RuntimeDirectory=tailscale",
-            "StateDirectory=tailscale",
-            "Restart=on-failure",
+    internet = plan.internet
+    daemon = _unit(
+        [("Description", "Tailscale node agent (VPN access to this firewall)"),
+         ("After", "network.target")],
+        [
+            ("LimitMEMLOCK", "infinity"),
+            ("User", "root"),
+            ("Group", "root"),
+            ("Type", "notify"),
+            ("Environment", '"TS_NO_LOGS_NO_SUPPORT=true"'),  # no log upload to tailscale's servers
+            # (as metal-networker: systemd finds a bare `ip` itself)
+            ("ExecStartPre", _in_vrf(internet, f"{TAILSCALED} --cleanup", ip="ip")),
+            ("ExecStart", _in_vrf(internet, f"{TAILSCALED} --port {TAILSCALED_PORT}")),
+            ("ExecStopPost", _in_vrf(internet, f"{TAILSCALED} --cleanup", ip="ip")),
+            ("Restart", "on-failure"),
+            ("RuntimeDirectory", "tailscale"),
+            ("RuntimeDirectoryMode", "0755"),
+            ("StateDirectory", "tailscale"),
+            ("StateDirectoryMode", "0700"),
+            ("CacheDirectory", "tailscale"),
+            ("CacheDirectoryMode", "0750"),
         ],
     )
+    node_name = config.machineuuid or config.hostname
     join = _unit(
-        "Join the VPN with the pre-auth key from install.yaml",
-        after="tailscaled.service",
-        unit=["Requires=tailscaled.service", _executable(client)],
-        service=[
-            "Type=oneshot",
-            "RemainAfterExit=yes",
-            f"EnvironmentFile={TAILSCALE_ENV}",
-            f"ExecStart={client} up --login-server=${{VPN_ADDRESS}} --auth-key=${{VPN_AUTHKEY}} "
-            f"--hostname={plan.hostname} --accept-dns=false",
+        [("Description", "Join the VPN with the pre-auth key from install.yaml"),
+         ("After", "tailscaled.service")],
+        [
+            ("LimitMEMLOCK", "infinity"),
+            ("User", "root"),
+            ("Group", "root"),
+            ("EnvironmentFile", TAILSCALE_ENV),
+            ("ExecStart", _in_vrf(internet, f"{TAILSCALE} up --hostname {node_name} "
+                                  "--auth-key ${VPN_AUTHKEY} --login-server ${VPN_ADDRESS}")),
+            ("Restart", "on-failure"),
         ],
     )
-    env = f"VPN_ADDRESS={config.vpn.address}\nVPN_AUTHKEY={config.vpn.authkey}\n"
+    env = f"VPN_ADDRESS={config.vpn.address}\nVPN_AUTHKEY={config.vpn.auth_key}\n"
     return {
-        f"{UNIT_DIR}/tailscaled.service": RenderedFile(tailscaled),
+        f"{UNIT_DIR}/tailscaled.service": RenderedFile(daemon),
         f"{UNIT_DIR}/tailscale-up.service": RenderedFile(join),
         TAILSCALE_ENV: RenderedFile(env, 0o600),
     }
 
 
-def suricata_defaults(plan: NetworkPlan) -> str:
-    internet = plan.internet
-    iface = internet.svi_name if internet is not None else (plan.uplinks[0].name if plan.uplinks else "lan0")
-    return (
-        HEADER
-        + "# suricata.service reads these: the configuration, its pid file, the interface it watches\n"
-        + "SURCONF=/etc/suricata/suricata.yaml\n"
-        + "PIDFILE=/run/suricata.pid\n"
-        + f"IFACE={iface}\n"
-    )
-
-
 def render(config: InstallConfig, plan: NetworkPlan) -> FirewallServices:
     result = FirewallServices()
-    result.files[f"{UNIT_DIR}/node-exporter.service"] = RenderedFile(node_exporter(plan))
-    result.files[f"{UNIT_DIR}/firewall-controller.service"] = RenderedFile(firewall_controller(plan))
-    result.files[f"{UNIT_DIR}/droptailer.service"] = RenderedFile(droptailer(plan))
+    units = {
+        "droptailer.service": droptailer(plan),
+        "firewall-controller.service": firewall_controller(plan),
+        "nftables-exporter.service": nftables_exporter(),
+        "node-exporter.service": node_exporter(),
+        "suricata-update.service": suricata_update(plan),
+    }
+    for name, content in units.items():
+        result.files[f"{UNIT_DIR}/{name}"] = RenderedFile(content)
     result.files["/etc/default/suricata"] = RenderedFile(suricata_defaults(plan))
-    result.enable.append("node-exporter.service")
+    # droptailer and firewall-controller are left to the userdata, as upstream
+    result.enable += [
+        Enable("nftables-exporter.service", NFTABLES_EXPORTER),
+        Enable("node-exporter.service", NODE_EXPORTER),
+        Enable("suricata-update.service", SURICATA_UPDATE),
+    ]
     if config.vpn is not None:
         result.files.update(tailscale(config, plan))
-        result.enable += ["tailscaled.service", "tailscale-up.service"]
+        result.enable += [Enable("tailscaled.service", TAILSCALED), Enable("tailscale-up.service", TAILSCALE)]
     return result

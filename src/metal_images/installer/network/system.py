@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from typing import List
 
+from ..config import InstallConfig
 from .plan import NetworkPlan
+
+HEADER = "# written by the metal-images installer from /etc/metal/install.yaml; do not edit\n"
 
 
 def hostname(plan: NetworkPlan) -> str:
     return f"{plan.hostname}\n"
 
 
-def hosts(plan: NetworkPlan) -> str:
-    lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
-    lines += [f"{ip}\t{plan.hostname}" for ip in plan.loopback_ips[:1]]
-    lines += ["ff02::1\tip6-allnodes", "ff02::2\tip6-allrouters"]
-    return "\n".join(lines) + "\n"
+def hosts(config: InstallConfig) -> str:
+    """As metal-networker and os-installer write it: localhost, and the host name on the
+    first address of the private primary network (the one the cluster knows it by; on a
+    firewall not the underlay loopback)."""
+    lines = ["127.0.0.1\tlocalhost"]
+    primary = config.primary
+    if primary is not None and primary.ips:
+        lines.append(f"{primary.ips[0]}\t{config.hostname}")
+    return HEADER + "\n".join(lines) + "\n"
 
 
 def chrony_unit(plan: NetworkPlan) -> List[str]:
