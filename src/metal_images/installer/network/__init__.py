@@ -91,9 +91,9 @@ def configure(ctx: Context) -> None:
         return
     rules = nftables.render(config, net)
     _validated(ctx, "rules", rules, "/etc/nftables/rules", 0o644, "nft", ["--check", "--file"])
-    units = system.chrony_unit(net)
+    units = system.chrony_unit(config)
     if not units:
-        ctx.log("no external network: chrony stays disabled")
+        ctx.log("no network with a default route: chrony stays disabled")
     for unit in units:
         template = unit.split("@", 1)[0] + "@.service"
         dirs = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")

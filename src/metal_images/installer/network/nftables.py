@@ -31,7 +31,7 @@ than their `to:` are left out (such a rule could never match).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from ..config import (
     EXTERNAL,
@@ -48,7 +48,10 @@ from .plan import NetworkPlan
 
 HEADER = "# written by the metal-images installer from /etc/metal/install.yaml; do not edit\n"
 DROP_LOG_PREFIX = "nftables-metal-dropped: "
+# droptailer ships what is logged with this prefix; the rate limit keeps a flood cheap
+LOG_DROP = f'limit rate 2/minute counter log prefix "{DROP_LOG_PREFIX}"'
 FORWARD_POLICIES = ("drop", "accept")
+NFT_COMMENT_MAX = 128  # bytes
 # metal-stack's underlay (VTEP loopbacks of leaves and firewalls) lives in 10.0.0.0/8
 UNDERLAY_AGGREGATE = "10.0.0.0/8"
 NODE_EXPORTER_PORT = 9100
@@ -57,7 +60,9 @@ NFTABLES_EXPORTER_PORT = 9630
 # proxy on the firewall's address in the default-route network, in their own conntrack
 # zone (leaking between VRFs otherwise registers the flow twice).
 PROXY_DNS_V4 = ("8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1")
-PROXY_DNS_V6 = ("2001:4860:4860::8888", "2001:4860:4860::8844", "2606:4700:4700::1111", "2606:4700:4700::1001")
+PROXY_DNS_V6 = (
+    "2001:4860:4860::8888", "2001:4860:4860::8844", "2606:4700:4700::1111", "2606:4700:4700::1001",
+)
 DNS_PROXY_ZONE = 3
 PRIVATE_TYPES = (PRIVATE_PRIMARY_UNSHARED, PRIVATE_PRIMARY_SHARED, PRIVATE_SECONDARY_SHARED)
 
@@ -91,9 +96,11 @@ def _quoted(names: List[str], sep: str = ", ") -> str:
     return "{ " + sep.join(f'"{name}"' for name in names) + " }"
 
 
-def _comment(text: str) -> str:
-    # config.py refuses " and \ in rule comments; nft takes at most 128 characters
-    return f' comment "{text[:128]}"'
+def _why(rule: str, comment: str) -> str:
+    """A rule with its comment: config.py refuses " and \\ in rule comments; nft takes at
+    most 128 bytes (cut at a character boundary)."""
+    text = comment.encode("utf-8")[:NFT_COMMENT_MAX].decode("utf-8", errors="ignore")
+    return f'{rule} comment "{text}"'
 
 
 def _private_vrfs(config: InstallConfig) -> List[str]:
@@ -112,36 +119,31 @@ def _dns_proxy(config: InstallConfig) -> Optional[DNSProxy]:
 def _input(config: InstallConfig, plan: NetworkPlan, proxy: Optional[DNSProxy]) -> List[str]:
     rules = [
         "type filter hook input priority 0; policy drop;",
-        'meta l4proto ipv6-icmp counter accept comment "icmpv6 input required for neighbor discovery"',
-        'iifname "lo" counter accept comment "BGP unnumbered"',
+        _why("meta l4proto ipv6-icmp counter accept", "neighbour discovery and other ICMPv6"),
+        _why('iifname "lo" counter accept', "local traffic, BGP unnumbered included"),
     ]
-    rules += [
-        f'iifname "{u.name}" ip6 saddr fe80::/64 tcp dport bgp counter accept comment "bgp unnumbered input from {u.name}"'
-        for u in plan.uplinks
-    ]
-    rules += [
-        f'iifname "{u.name}" ip saddr {UNDERLAY_AGGREGATE} udp dport 4789 counter accept comment "incoming VXLAN {u.name}"'
-        for u in plan.uplinks
-    ]
-    rules.append('ct state established,related counter accept comment "stateful input"')
+    for uplink in plan.uplinks:
+        rules.append(_why(f'iifname "{uplink.name}" ip6 saddr fe80::/64 tcp dport bgp counter accept',
+                          f"BGP unnumbered from the leaf on {uplink.name}"))
+    for uplink in plan.uplinks:
+        vxlan = f'iifname "{uplink.name}" ip saddr {UNDERLAY_AGGREGATE} udp dport 4789 counter accept'
+        rules.append(_why(vxlan, f"VXLAN from the underlay on {uplink.name}"))
+    rules.append(_why("ct state established,related counter accept", "answers to our own connections"))
     if proxy is not None:
         source = "10.0.0.0/8" if proxy.family == "ip" else "fd00::/8"
-        rules += [
-            f"{proxy.family} saddr {source} {proto} dport domain {proxy.family} daddr {proxy.address} accept"
-            ' comment "dnat to dns proxy"'
-            for proto in ("tcp", "udp")
-        ]
+        for proto in ("tcp", "udp"):
+            rules.append(_why(f"{proxy.family} saddr {source} {proto} dport domain "
+                              f"{proxy.family} daddr {proxy.address} accept", "the DNS proxy"))
     if config.vpn is not None:
-        rules.append('iifname "tailscale*" accept comment "ssh and more only through the VPN"')
+        rules.append(_why('iifname "tailscale*" accept', "with a VPN, SSH and the rest only through it"))
     else:
-        rules.append('tcp dport ssh ct state new counter accept comment "SSH incoming connections"')
+        rules.append(_why("tcp dport ssh ct state new counter accept", "SSH"))
     for vrf in _private_vrfs(config):
-        rules.append(f'iifname "{vrf}" tcp dport {NODE_EXPORTER_PORT} counter accept comment "node metrics"')
-        rules.append(f'iifname "{vrf}" tcp dport {NFTABLES_EXPORTER_PORT} counter accept comment "nftables metrics"')
-    rules += [
-        'ct state invalid counter drop comment "drop invalid packets to prevent malicious activity"',
-        "counter jump refuse",
-    ]
+        rules.append(_why(f'iifname "{vrf}" tcp dport {NODE_EXPORTER_PORT} counter accept',
+                          "node exporter, from the private networks"))
+        rules.append(_why(f'iifname "{vrf}" tcp dport {NFTABLES_EXPORTER_PORT} counter accept',
+                          "nftables exporter, from the private networks"))
+    rules += [_why("ct state invalid counter drop", "invalid packets"), "counter jump refuse"]
     return rules
 
 
@@ -154,8 +156,8 @@ def _ports(rule: FirewallRule) -> str:
 def _egress(rule: FirewallRule, vrfs: List[str]) -> List[str]:
     """One rule per destination, entering from any private network's VRF."""
     return [
-        f"iifname {_quoted(vrfs, ',')} {_family(to.version)} daddr {to} {_ports(rule)} counter accept"
-        + _comment(rule.comment)
+        _why(f"iifname {_quoted(vrfs, ',')} {_family(to.version)} daddr {to} {_ports(rule)} counter accept",
+             rule.comment)
         for to in rule.destinations
     ]
 
@@ -172,7 +174,7 @@ def _ingress(rule: FirewallRule, primary: Optional[Network]) -> List[str]:
     else:
         return []
     return [
-        f"{target} {_family(src.version)} saddr {src} {_ports(rule)} counter accept" + _comment(rule.comment)
+        _why(f"{target} {_family(src.version)} saddr {src} {_ports(rule)} counter accept", rule.comment)
         for src in sources
     ]
 
@@ -180,9 +182,9 @@ def _ingress(rule: FirewallRule, primary: Optional[Network]) -> List[str]:
 def _forward(config: InstallConfig, options: Options) -> List[str]:
     rules = [
         f"type filter hook forward priority 0; policy {options.forward_policy};",
-        'ct state invalid counter drop comment "drop invalid packets from forwarding to prevent malicious activity"',
-        'ct state established,related counter accept comment "stateful forward"',
-        'tcp dport bgp ct state new counter jump refuse comment "block bgp forward to machines"',
+        _why("ct state invalid counter drop", "invalid packets"),
+        _why("ct state established,related counter accept", "established flows"),
+        _why("tcp dport bgp ct state new counter jump refuse", "no BGP sessions to the machines behind"),
     ]
     vrfs = _private_vrfs(config)
     for rule in config.firewall_rules.egress:
@@ -190,24 +192,23 @@ def _forward(config: InstallConfig, options: Options) -> List[str]:
     for rule in config.firewall_rules.ingress:
         rules += _ingress(rule, config.primary)
     if options.forward_policy == "drop":
-        rules.append(f'limit rate 2/minute counter log prefix "{DROP_LOG_PREFIX}"')
+        rules.append(LOG_DROP)
     return rules
 
 
 def _output(plan: NetworkPlan) -> List[str]:
     rules = [
         "type filter hook output priority 0; policy accept;",
-        'meta l4proto ipv6-icmp counter accept comment "icmpv6 output required for neighbor discovery"',
-        'oifname "lo" counter accept comment "lo output required e.g. for chrony"',
+        _why("meta l4proto ipv6-icmp counter accept", "neighbour discovery and other ICMPv6"),
+        _why('oifname "lo" counter accept', "local traffic (chrony, the DNS proxy, ...)"),
     ]
+    for uplink in plan.uplinks:
+        rules.append(_why(f'oifname "{uplink.name}" ip6 saddr fe80::/64 tcp dport bgp counter accept',
+                          f"BGP unnumbered to the leaf on {uplink.name}"))
     rules += [
-        f'oifname "{u.name}" ip6 saddr fe80::/64 tcp dport bgp counter accept comment "bgp unnumbered output at {u.name}"'
-        for u in plan.uplinks
-    ]
-    rules += [
-        f'ip daddr {UNDERLAY_AGGREGATE} udp dport 4789 counter accept comment "outgoing VXLAN"',
-        'ct state established,related counter accept comment "stateful output"',
-        'ct state invalid counter drop comment "drop invalid packets"',
+        _why(f"ip daddr {UNDERLAY_AGGREGATE} udp dport 4789 counter accept", "VXLAN into the underlay"),
+        _why("ct state established,related counter accept", "established flows"),
+        _why("ct state invalid counter drop", "invalid packets"),
     ]
     return rules
 
@@ -236,13 +237,14 @@ def _postrouting(config: InstallConfig, proxy: Optional[DNSProxy]) -> List[str]:
     for net in config.of_type(*PRIVATE_TYPES, EXTERNAL):
         if not net.nat:
             continue
-        comment = _comment(f"snat (networkid: {net.networkid})")
         # with the DNS proxy on, its own answers to the private networks keep their source
         keep = proxy if proxy is not None and target is not None and net.vrf == target.vrf else None
         for src in sources:
             family = _family(src.version)
-            exempt = f" {family} daddr != {keep.address}" if keep is not None and keep.family == family else ""
-            rules.append(f'oifname "vlan{net.vrf}" {family} saddr {src}{exempt} counter masquerade random{comment}')
+            match = f'oifname "vlan{net.vrf}" {family} saddr {src}'
+            if keep is not None and keep.family == family:
+                match += f" {family} daddr != {keep.address}"
+            rules.append(_why(f"{match} counter masquerade random", f"snat (networkid: {net.networkid})"))
     return rules
 
 
@@ -251,12 +253,10 @@ def _prerouting(proxy: Optional[DNSProxy]) -> List[str]:
     if proxy is None:
         return rules
     servers = "@proxy_dns_servers" if proxy.family == "ip" else "@proxy_dns_servers_v6"
-    rules += [
-        f'{proxy.family} daddr {servers} iifname "{svi}" {proto} dport domain dnat {proxy.family} to {proxy.address}'
-        ' comment "dnat to dns proxy"'
-        for svi in proxy.svis
-        for proto in ("tcp", "udp")
-    ]
+    for svi in proxy.svis:
+        for proto in ("tcp", "udp"):
+            rule = f'{proxy.family} daddr {servers} iifname "{svi}" {proto} dport domain'
+            rules.append(_why(f"{rule} dnat {proxy.family} to {proxy.address}", "to the DNS proxy"))
     return rules
 
 
@@ -264,7 +264,7 @@ def _chain(name: str, rules: List[str]) -> str:
     return f"\tchain {name} {{\n" + "".join(f"\t\t{rule}\n" for rule in rules) + "\t}\n"
 
 
-def _set(name: str, kind: str, elements: tuple[str, ...]) -> str:
+def _set(name: str, kind: str, elements: Tuple[str, ...]) -> str:
     return (
         f"\tset {name} {{\n\t\ttype {kind}\n\t\tflags interval\n\t\tauto-merge\n"
         f"\t\telements = {{ {', '.join(elements)} }}\n\t}}\n"
@@ -279,7 +279,7 @@ def render(config: InstallConfig, plan: NetworkPlan, options: Options = Options(
         _chain("output", _output(plan)),
         _chain("output_ct", ["type filter hook output priority raw; policy accept;",
                              *_zone_rules(proxy, "oifname", "sport")]),
-        _chain("refuse", [f'limit rate 2/minute counter log prefix "{DROP_LOG_PREFIX}"', "counter drop"]),
+        _chain("refuse", [LOG_DROP, "counter drop"]),
     ]
     nat = [_set("proxy_dns_servers", "ipv4_addr", PROXY_DNS_V4)]
     if proxy is not None and proxy.family == "ip6":

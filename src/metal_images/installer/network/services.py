@@ -7,14 +7,15 @@ ship these units ready-made.
   droptailer server, with the client certificate firewall-controller writes to
   /etc/droptailer-client/; started with firewall-controller (WantedBy=), which the
   userdata enables;
-- firewall-controller.service (internet VRF): rendered, not enabled (the userdata does);
+- firewall-controller.service (in the VRF of the default-route network: the internet, or
+  a DMZ for an app firewall without one): rendered, not enabled (the userdata does);
 - node-exporter.service and nftables-exporter.service: outside any VRF on their
   default ports (9100, 9630); the nftables input chain admits them only from the private
   networks' VRFs;
-- suricata-update.service (internet VRF, where the rule sources are reachable) and
-  /etc/default/suricata (suricata watches the internet network's SVI);
+- suricata-update.service (default-route VRF, where the rule sources are reachable) and
+  /etc/default/suricata (suricata watches that network's SVI);
 - tailscaled.service + tailscale-up.service when install.yaml has `vpn:` (tailscaled in
-  the internet VRF on a fixed port, without log upload; the node joins named after the
+  the default-route VRF on a fixed port, without log upload; the node joins named after the
   machine UUID). Unlike metal-networker the pre-auth key is not put into the unit, which
   every local user can read (also through `systemctl show`): it goes to a root-only
   environment file.
@@ -28,8 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from ..config import InstallConfig
-from .plan import EVPNNetwork, NetworkPlan
+from ..config import InstallConfig, Network
+from .plan import NetworkPlan
 
 UNIT_DIR = "/etc/systemd/system"
 HEADER = "# written by the metal-images installer from /etc/metal/install.yaml; do not edit\n"
@@ -63,7 +64,7 @@ class FirewallServices:
     enable: List[Enable] = field(default_factory=list)
 
 
-def _in_vrf(network: Optional[EVPNNetwork], command: str, ip: str = "/bin/ip") -> str:
+def _in_vrf(network: Optional[Network], command: str, ip: str = "/bin/ip") -> str:
     """`ip vrf exec` binds the command's sockets to the VRF; without one it runs as is."""
     return f"{ip} vrf exec {network.vrf_name} {command}" if network is not None else command
 
@@ -72,17 +73,12 @@ def _unit(unit: Section, service: Section, wanted_by: str = "multi-user.target")
     def section(name: str, entries: Section) -> str:
         return f"[{name}]\n" + "".join(f"{key}={value}\n" for key, value in entries)
 
-    parts = [section("Unit", unit), section("Service", service), section("Install", [("WantedBy", wanted_by)])]
+    install: Section = [("WantedBy", wanted_by)]
+    parts = [section("Unit", unit), section("Service", service), section("Install", install)]
     return HEADER + "\n".join(parts)
 
 
-def _tenant(plan: NetworkPlan) -> Optional[EVPNNetwork]:
-    """The private primary network (droptailer reaches the cluster there)."""
-    candidates = [e for e in plan.private if e.network.private_primary] or plan.private
-    return candidates[0] if candidates else None
-
-
-def droptailer(plan: NetworkPlan) -> str:
+def droptailer(config: InstallConfig) -> str:
     prefixes = ",".join(DROP_PREFIXES)
     return _unit(
         [("Description", "Droptailer: sends the packets nftables dropped to the cluster"),
@@ -93,7 +89,7 @@ def droptailer(plan: NetworkPlan) -> str:
             ("Environment", f'DROPTAILER_PREFIXES_OF_DROPS="{prefixes}"'),
             ("Environment", f"DROPTAILER_CLIENT_CERTIFICATE={DROPTAILER_CERT_DIR}/droptailer-client.crt"),
             ("Environment", f"DROPTAILER_CLIENT_KEY={DROPTAILER_CERT_DIR}/droptailer-client.key"),
-            ("ExecStart", _in_vrf(_tenant(plan), "/usr/local/bin/droptailer-client")),
+            ("ExecStart", _in_vrf(config.primary, "/usr/local/bin/droptailer-client")),
             ("Restart", "always"),
             ("RestartSec", "10"),
         ],
@@ -101,14 +97,14 @@ def droptailer(plan: NetworkPlan) -> str:
     )
 
 
-def firewall_controller(plan: NetworkPlan) -> str:
+def firewall_controller(config: InstallConfig) -> str:
     return _unit(
         [("Description", "Firewall controller: nftables rules and services from the cluster's resources"),
          ("After", "network.target")],
         [
             ("LimitMEMLOCK", "infinity"),
             ("Environment", "KUBECONFIG=/etc/firewall-controller/.kubeconfig"),
-            ("ExecStart", _in_vrf(plan.internet, "/usr/local/bin/firewall-controller")),
+            ("ExecStart", _in_vrf(config.default_route_network, "/usr/local/bin/firewall-controller")),
             ("Restart", "always"),
             ("RestartSec", "10"),
         ],
@@ -138,7 +134,7 @@ def nftables_exporter() -> str:
                      f"{NFTABLES_EXPORTER} --config=/etc/nftables_exporter.yaml")
 
 
-def suricata_update(plan: NetworkPlan) -> str:
+def suricata_update(config: InstallConfig) -> str:
     return _unit(
         [("Description", "Suricata rules update")],
         [
@@ -146,16 +142,17 @@ def suricata_update(plan: NetworkPlan) -> str:
             ("User", "root"),
             ("Group", "root"),
             ("Type", "oneshot"),
-            ("ExecStart", _in_vrf(plan.internet, SURICATA_UPDATE)),
+            ("ExecStart", _in_vrf(config.default_route_network, SURICATA_UPDATE)),
         ],
     )
 
 
-def suricata_defaults(plan: NetworkPlan) -> str:
+def suricata_defaults(config: InstallConfig, plan: NetworkPlan) -> str:
     """/etc/default/suricata in the Debian package's format (the image's suricata.service
     reads SURCONF, IFACE and PIDFILE from it)."""
-    internet = plan.internet
-    iface = internet.svi_name if internet is not None else (plan.uplinks[0].name if plan.uplinks else "lan0")
+    internet = config.default_route_network
+    fallback = plan.uplinks[0].name if plan.uplinks else "lan0"
+    iface = f"vlan{internet.vrf}" if internet is not None else fallback
     settings = [
         ("RUN", "yes"),
         ("RUN_AS_USER", ""),
@@ -169,9 +166,9 @@ def suricata_defaults(plan: NetworkPlan) -> str:
     return HEADER + "".join(f"{key}={value}\n" for key, value in settings)
 
 
-def tailscale(config: InstallConfig, plan: NetworkPlan) -> Dict[str, RenderedFile]:
+def tailscale(config: InstallConfig) -> Dict[str, RenderedFile]:
     assert config.vpn is not None
-    internet = plan.internet
+    internet = config.default_route_network
     daemon = _unit(
         [("Description", "Tailscale node agent (VPN access to this firewall)"),
          ("After", "network.target")],
@@ -219,15 +216,15 @@ def tailscale(config: InstallConfig, plan: NetworkPlan) -> Dict[str, RenderedFil
 def render(config: InstallConfig, plan: NetworkPlan) -> FirewallServices:
     result = FirewallServices()
     units = {
-        "droptailer.service": droptailer(plan),
-        "firewall-controller.service": firewall_controller(plan),
+        "droptailer.service": droptailer(config),
+        "firewall-controller.service": firewall_controller(config),
         "nftables-exporter.service": nftables_exporter(),
         "node-exporter.service": node_exporter(),
-        "suricata-update.service": suricata_update(plan),
+        "suricata-update.service": suricata_update(config),
     }
     for name, content in units.items():
         result.files[f"{UNIT_DIR}/{name}"] = RenderedFile(content)
-    result.files["/etc/default/suricata"] = RenderedFile(suricata_defaults(plan))
+    result.files["/etc/default/suricata"] = RenderedFile(suricata_defaults(config, plan))
     # droptailer and firewall-controller are left to the userdata, as upstream
     result.enable += [
         Enable("nftables-exporter.service", NFTABLES_EXPORTER),
@@ -235,6 +232,6 @@ def render(config: InstallConfig, plan: NetworkPlan) -> FirewallServices:
         Enable("suricata-update.service", SURICATA_UPDATE),
     ]
     if config.vpn is not None:
-        result.files.update(tailscale(config, plan))
+        result.files.update(tailscale(config))
         result.enable += [Enable("tailscaled.service", TAILSCALED), Enable("tailscale-up.service", TAILSCALE)]
     return result

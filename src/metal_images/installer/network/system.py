@@ -25,7 +25,27 @@ def hosts(config: InstallConfig) -> str:
     return HEADER + "\n".join(lines) + "\n"
 
 
-def chrony_unit(plan: NetworkPlan) -> List[str]:
-    """The chrony@<vrf> instance to enable (empty when there is no internet VRF)."""
-    internet = plan.internet
+# os-installer's default when install.yaml has no ntp_servers
+DEFAULT_TIME_SERVER = "time.cloudflare.com"
+CHRONY_SETTINGS = (
+    "keyfile /etc/chrony/chrony.keys",
+    "driftfile /var/lib/chrony/chrony.drift",
+    "logdir /var/log/chrony",
+    "maxupdateskew 100.0",
+    "rtcsync",  # the kernel copies the system time to the RTC every 11 minutes
+    "makestep 1 3",  # step, not slew, if off by more than 1 s during the first 3 updates
+)
+
+
+def chrony_conf(servers: List[str]) -> str:
+    """The firewall's /etc/chrony/chrony.conf as os-installer writes it (chrony runs as
+    chrony@<vrf> in the default-route VRF); servers are host names or IPs (config.py)."""
+    pools = [f"pool {server} iburst" for server in (servers or [DEFAULT_TIME_SERVER])]
+    return HEADER + "\n".join([*pools, *CHRONY_SETTINGS]) + "\n"
+
+
+def chrony_unit(config: InstallConfig) -> List[str]:
+    """The chrony@<vrf> instance to enable: in the default-route network's VRF, where the
+    time servers are reachable (empty without one)."""
+    internet = config.default_route_network
     return [f"chrony@{internet.vrf_name}.service"] if internet is not None else []
