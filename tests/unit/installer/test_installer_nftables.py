@@ -1,7 +1,7 @@
 """/etc/nftables/rules as the installer renders it (network/nftables.py).
 
 Golden cases, one per network kind, with inputs and expected files of our own
-(golden_nftables/): written from our reading of metal-networker's nftables template,
+(golden_firewall/): written from our reading of metal-networker's nftables template,
 checked line by line when written and regenerated only after an intended change with
 `UPDATE_GOLDEN=1 pytest tests/unit/installer/test_installer_nftables.py` (review the
 diff). Every rendered ruleset must also pass the host's `nft --check` (the real
@@ -23,12 +23,12 @@ from metal_images.installer.network import nftables
 from metal_images.installer.network.plan import plan
 
 HERE = Path(__file__).parent
-GOLDEN = HERE / "golden_nftables"
+GOLDEN = HERE / "golden_firewall"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 DROP = nftables.Options()
 PROXY = nftables.Options(dns_proxy=True)
 
-# case -> (input under golden_nftables/inputs/, options)
+# case -> (input under golden_firewall/inputs/, options); expected: golden_firewall/nftables/<case>.nft
 CASES = {
     "standard": ("standard", DROP),
     "accept_forwarding": ("standard", nftables.Options(forward_policy="accept")),
@@ -68,7 +68,7 @@ def chain(ruleset: str, table: str, name: str) -> list[str]:
 def test_golden(case: str) -> None:
     source, options = CASES[case]
     ours = render(source, options)
-    expected = GOLDEN / f"{case}.nft"
+    expected = GOLDEN / "nftables" / f"{case}.nft"
     if UPDATE:
         expected.write_text(ours)
     assert ours == expected.read_text()
@@ -164,15 +164,18 @@ def test_firewall_rules_where_the_traffic_appears() -> None:
         "ip daddr { 203.0.113.40/32 } ip saddr 198.51.100.0/24 tcp dport { 80,443 } counter accept",
         "ip daddr { 203.0.113.40/32 } ip saddr 172.20.5.0/16 tcp dport { 80,443 } counter accept",
         # the IPv4 source of an IPv6 rule could never match (and nft refuses the mix): left out
-        "ip6 daddr { 2001:db8:200::40/128 } ip6 saddr 2001:db8:ffff::/48 tcp dport { 22 } counter accept",
+        "ip6 daddr { 2001:db8:200::40/128 } ip6 saddr 2001:db8:ffff::/48 tcp dport { 22 } counter"
+        " accept",
         # ingress without `to:`: into the private primary network
-        'oifname { "vrf4101", "vni4101", "vlan4101" } ip saddr 192.0.2.0/24 tcp dport { 8443 } counter accept',
+        'oifname { "vrf4101", "vni4101", "vlan4101" } ip saddr 192.0.2.0/24 tcp dport { 8443 } counter'
+        " accept",
     ]
 
 
 def test_rule_comments_fit_nft() -> None:
     long = "é" * 100  # 200 bytes, within config.py's 200 characters, beyond nft's 128 bytes
-    extra = f"firewall_rules:\n  egress:\n    - comment: {long}\n      ports: [443]\n      to: [192.0.2.1/32]\n"
+    extra = f"firewall_rules:\n  egress:\n    - comment: {long}\n      ports: [443]\n"
+    extra += "      to: [192.0.2.1/32]\n"
     text = render("standard", extra=extra)
     line = next(line for line in text.splitlines() if "192.0.2.1/32" in line)
     assert line.endswith(' comment "' + "é" * 64 + '"')
@@ -202,19 +205,21 @@ def test_ipv6_private_networks_are_masqueraded_as_ipv6() -> None:
 
 def test_dns_proxy_redirects_the_private_networks_to_the_default_route_address() -> None:
     text = render("dmz_app", PROXY)  # no internet: the DMZ carries the default route
+    svis = ("vlan4101", "vlan4103")  # the private networks: tenant and DMZ
     assert chain(text, "inet nat", "prerouting")[1:] == [
         f'ip daddr @proxy_dns_servers iifname "{svi}" {proto} dport domain dnat ip to 10.66.0.2'
-        for svi in ("vlan4101", "vlan4103")
+        for svi in svis
         for proto in ("tcp", "udp")
     ]
-    assert "ip saddr 10.0.0.0/8 udp dport domain ip daddr 10.66.0.2 accept" in chain(text, "inet metal", "input")
+    proxy_input = "ip saddr 10.0.0.0/8 udp dport domain ip daddr 10.66.0.2 accept"
+    assert proxy_input in chain(text, "inet metal", "input")
     assert chain(text, "inet metal", "output_ct")[1:] == [
-        f'oifname "{svi}" {proto} sport domain ct zone set 3' for svi in ("vlan4101", "vlan4103") for proto in ("tcp", "udp")
+        f'oifname "{svi}" {proto} sport domain ct zone set 3' for svi in svis for proto in ("tcp", "udp")
     ]
     assert "proxy_dns_servers_v6" not in text
     assert "proxy_dns_servers_v6" in render("ipv6", PROXY)
 
 
 def test_the_installers_default_is_drop_without_dns_proxy() -> None:
-    assert render("standard") == (GOLDEN / "standard.nft").read_text()
+    assert render("standard") == (GOLDEN / "nftables" / "standard.nft").read_text()
     assert "dnat" not in render("dmz")
