@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   # build: root trees from the Debian/Ubuntu archives, Dockerfile builds
   mmdebstrap arch-test uidmap buildah debian-archive-keyring
+  # build: AlmaLinux/CentOS root trees with dnf --installroot; the tests build, sign
+  # (rpmsign, in rpm) and index (createrepo_c) an RPM repository of their own
+  dnf rpm createrepo-c
   # Ubuntu suites: mmdebstrap knows jammy from distro-info-data; gpg reads archive keys
   distro-info-data gnupg
   # export/check: the reference tools our output must satisfy

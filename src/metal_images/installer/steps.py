@@ -5,13 +5,11 @@ from __future__ import annotations
 import time
 from typing import Callable, Dict, List, Tuple
 
-from . import accounts, basics, boot, config, network, osinfo, safeyaml, userdata
+from . import accounts, basics, boot, config, lldp, network, osinfo, safeyaml, userdata
 from .commands import Runner
-from .context import Context
+from .context import INSTALL_YAML, Context
 from .errors import InstallError, StepFailed
 from .target import Target
-
-INSTALL_YAML = "/etc/metal/install.yaml"
 
 
 def detect_os(ctx: Context) -> None:
@@ -61,6 +59,7 @@ STEPS: List[Step] = [
     ("ntp", basics.ntp),
     ("metal user", accounts.create_metal_user),
     ("network", network.configure),
+    ("phone home (lldp)", lldp.configure),
     ("ssh keys", accounts.authorized_keys),
     ("permissions", basics.fix_permissions),
     ("userdata", userdata.process),
