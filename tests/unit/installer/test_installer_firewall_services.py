@@ -101,11 +101,11 @@ def test_an_app_firewall_without_internet_uses_the_dmz() -> None:
 
 
 def test_enabled_are_the_exporters_and_suricata_update_not_the_userdatas_units() -> None:
-    assert [(e.unit, e.program) for e in render("standard").enable] == [
-        ("nftables-exporter.service", "/usr/bin/nftables-exporter"),
-        ("node-exporter.service", "/usr/local/bin/node_exporter"),
-        ("suricata-update.service", "/usr/bin/suricata-update"),
-    ]
+    rendered = render("standard")
+    assert rendered.enable == [
+        "nftables-exporter.service", "node-exporter.service", "suricata-update.service"]
+    assert rendered.programs["firewall-controller.service"] == "/usr/local/bin/firewall-controller"
+    assert rendered.programs["droptailer.service"] == "/usr/local/bin/droptailer-client"
 
 
 def test_no_vpn_no_tailscale() -> None:
@@ -128,7 +128,7 @@ def test_vpn_joins_named_after_the_machine_with_the_key_kept_out_of_the_units() 
         "--hostname 7d1c9a52-3f4e-4b8a-9c61-0e2f5a8b4d17 "
         "--auth-key ${VPN_AUTHKEY} --login-server ${VPN_ADDRESS}"]
     assert all("tskey" not in content for content in (daemon, join))
-    assert [e.unit for e in rendered.enable][-2:] == ["tailscaled.service", "tailscale-up.service"]
+    assert rendered.enable[-2:] == ["tailscaled.service", "tailscale-up.service"]
 
 
 def test_hosts_names_the_private_primary_address_not_the_underlay() -> None:
@@ -159,11 +159,11 @@ def test_bad_vpn_names_the_key(vpn: str, message: str) -> None:
     assert str(error.value).startswith(message)
 
 
-def _configure(tmp_path: Path, programs: list[str]) -> tuple[FakeRunner, list[str]]:
+def _configure(tmp_path: Path, programs: list[str]) -> tuple[Path, FakeRunner, list[str]]:
     root = tmp_path / "root"
     make_tree(root, firewall=True)
-    for enable in services.render(load("vpn"), plan(load("vpn"))).enable:
-        (root / enable.program.lstrip("/")).unlink(missing_ok=True)
+    for program in services.render(load("vpn"), plan(load("vpn"))).programs.values():
+        (root / program.lstrip("/")).unlink(missing_ok=True)
     for program in programs:
         path = root / program.lstrip("/")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,14 +172,24 @@ def _configure(tmp_path: Path, programs: list[str]) -> tuple[FakeRunner, list[st
     logged: list[str] = []
     ctx = Context(target=Target(root), runner=runner, env={}, log=logged.append, config=load("vpn"))
     configure(ctx)
-    return runner, logged
+    return root, runner, logged
 
 
-def test_units_are_enabled_only_when_the_image_has_their_program(tmp_path: Path) -> None:
-    runner, logged = _configure(tmp_path, ["/usr/local/bin/node_exporter", "/usr/local/bin/tailscaled"])
+def test_a_unit_without_its_program_skips_itself(tmp_path: Path) -> None:
+    """A firewall built without the downloads boots without failed units; the units stay
+    metal-networker's and are enabled as upstream enables them."""
+    root, runner, logged = _configure(tmp_path, ["/usr/local/bin/node_exporter", "/usr/local/bin/tailscaled"])
     enabled = [call.argv[2] for call in runner.calls if call.argv[:2] == ["systemctl", "enable"]]
-    assert "node-exporter.service" in enabled and "tailscaled.service" in enabled
-    for missing in ("nftables-exporter.service", "suricata-update.service", "tailscale-up.service"):
-        assert missing not in enabled
-        assert any(missing in line and "not enabled" in line for line in logged), missing
-    assert (tmp_path / "root/etc/systemd/system/nftables-exporter.service").is_file()
+    assert enabled[1:] == ["nftables-exporter.service", "node-exporter.service", "suricata-update.service",
+                           "tailscaled.service", "tailscale-up.service"]
+    units = root / "etc/systemd/system"
+    for unit, program in (("firewall-controller.service", "/usr/local/bin/firewall-controller"),
+                          ("droptailer.service", "/usr/local/bin/droptailer-client"),
+                          ("nftables-exporter.service", "/usr/bin/nftables-exporter"),
+                          ("tailscale-up.service", "/usr/local/bin/tailscale")):
+        dropin = (units / f"{unit}.d/10-needs-program.conf").read_text()
+        assert f"[Unit]\nConditionFileIsExecutable={program}\n" in dropin
+        assert any(unit in line and program in line for line in logged), unit
+    for present in ("node-exporter.service", "tailscaled.service"):
+        assert not (units / f"{present}.d").exists()
+    assert "Condition" not in (units / "nftables-exporter.service").read_text()

@@ -103,8 +103,10 @@ def configure(ctx: Context) -> None:
     rendered = services.render(config, net)
     for path, file in rendered.files.items():
         ctx.target.write(path, file.content, mode=file.mode)
-    for enable in rendered.enable:
-        if ctx.target.exists(enable.program):
-            ctx.run(["systemctl", "enable", enable.unit])
-        else:
-            ctx.log(f"{enable.program} is not in the image: {enable.unit} rendered, not enabled")
+    for unit, program in rendered.programs.items():
+        if not ctx.target.exists(program):
+            path, dropin = services.skip_without_program(unit, program)
+            ctx.target.write(path, dropin.content, mode=dropin.mode)
+            ctx.log(f"{program} is not in the image: {unit} skips itself until it is")
+    for unit in rendered.enable:
+        ctx.run(["systemctl", "enable", unit])

@@ -20,8 +20,9 @@ ship these units ready-made.
   every local user can read (also through `systemctl show`): it goes to a root-only
   environment file.
 
-Units are enabled only when the image has their program (a firewall built without a
-download must not boot into failing units); the caller logs the ones it skips.
+Units are enabled as metal-networker enables them. A unit whose program the image lacks
+(a firewall built without its downloads) gets a drop-in with ConditionFileIsExecutable=,
+so it skips itself instead of failing at boot; the unit itself stays as upstream's.
 """
 
 from __future__ import annotations
@@ -40,6 +41,15 @@ TAILSCALED_PORT = 41641
 DROPTAILER_SERVER = "droptailer:50051"
 DROP_PREFIXES = ("nftables-metal-dropped: ", "nftables-firewall-dropped: ")
 DROPTAILER_CERT_DIR = "/etc/droptailer-client"
+# the programs the units start (downloads: droptailer-client, firewall-controller, tailscale,
+# nftables-exporter; the image links Ubuntu's node exporter to node_exporter)
+DROPTAILER = "/usr/local/bin/droptailer-client"
+FIREWALL_CONTROLLER = "/usr/local/bin/firewall-controller"
+NODE_EXPORTER = "/usr/local/bin/node_exporter"
+NFTABLES_EXPORTER = "/usr/bin/nftables-exporter"
+SURICATA_UPDATE = "/usr/bin/suricata-update"
+TAILSCALED = "/usr/local/bin/tailscaled"
+TAILSCALE = "/usr/local/bin/tailscale"
 
 Section = List[Tuple[str, str]]
 
@@ -50,18 +60,21 @@ class RenderedFile:
     mode: int = 0o644
 
 
-@dataclass(frozen=True)
-class Enable:
-    """A unit to enable once `program` exists in the image."""
-
-    unit: str
-    program: str
-
-
 @dataclass
 class FirewallServices:
     files: Dict[str, RenderedFile] = field(default_factory=dict)
-    enable: List[Enable] = field(default_factory=list)
+    enable: List[str] = field(default_factory=list)
+    programs: Dict[str, str] = field(default_factory=dict)  # unit -> the program it starts
+
+
+def skip_without_program(unit: str, program: str) -> Tuple[str, RenderedFile]:
+    """The drop-in that makes `unit` skip itself while `program` is missing."""
+    content = (
+        f"# written by the metal-images installer: {program} is not in this image (a download\n"
+        "# left out of the build), so the unit skips itself instead of failing\n"
+        f"[Unit]\nConditionFileIsExecutable={program}\n"
+    )
+    return f"{UNIT_DIR}/{unit}.d/10-needs-program.conf", RenderedFile(content)
 
 
 def _in_vrf(network: Optional[Network], command: str, ip: str = "/bin/ip") -> str:
@@ -89,7 +102,7 @@ def droptailer(config: InstallConfig) -> str:
             ("Environment", f'DROPTAILER_PREFIXES_OF_DROPS="{prefixes}"'),
             ("Environment", f"DROPTAILER_CLIENT_CERTIFICATE={DROPTAILER_CERT_DIR}/droptailer-client.crt"),
             ("Environment", f"DROPTAILER_CLIENT_KEY={DROPTAILER_CERT_DIR}/droptailer-client.key"),
-            ("ExecStart", _in_vrf(config.primary, "/usr/local/bin/droptailer-client")),
+            ("ExecStart", _in_vrf(config.primary, DROPTAILER)),
             ("Restart", "always"),
             ("RestartSec", "10"),
         ],
@@ -104,7 +117,7 @@ def firewall_controller(config: InstallConfig) -> str:
         [
             ("LimitMEMLOCK", "infinity"),
             ("Environment", "KUBECONFIG=/etc/firewall-controller/.kubeconfig"),
-            ("ExecStart", _in_vrf(config.default_route_network, "/usr/local/bin/firewall-controller")),
+            ("ExecStart", _in_vrf(config.default_route_network, FIREWALL_CONTROLLER)),
             ("Restart", "always"),
             ("RestartSec", "10"),
         ],
@@ -116,13 +129,6 @@ def _exporter(description: str, command: str) -> str:
         [("Description", description), ("After", "network.target")],
         [("ExecStart", command), ("Restart", "always"), ("RestartSec", "30")],
     )
-
-
-NODE_EXPORTER = "/usr/local/bin/node_exporter"
-NFTABLES_EXPORTER = "/usr/bin/nftables-exporter"
-SURICATA_UPDATE = "/usr/bin/suricata-update"
-TAILSCALED = "/usr/local/bin/tailscaled"
-TAILSCALE = "/usr/local/bin/tailscale"
 
 
 def node_exporter() -> str:
@@ -216,22 +222,20 @@ def tailscale(config: InstallConfig) -> Dict[str, RenderedFile]:
 def render(config: InstallConfig, plan: NetworkPlan) -> FirewallServices:
     result = FirewallServices()
     units = {
-        "droptailer.service": droptailer(config),
-        "firewall-controller.service": firewall_controller(config),
-        "nftables-exporter.service": nftables_exporter(),
-        "node-exporter.service": node_exporter(),
-        "suricata-update.service": suricata_update(config),
+        "droptailer.service": (droptailer(config), DROPTAILER),
+        "firewall-controller.service": (firewall_controller(config), FIREWALL_CONTROLLER),
+        "nftables-exporter.service": (nftables_exporter(), NFTABLES_EXPORTER),
+        "node-exporter.service": (node_exporter(), NODE_EXPORTER),
+        "suricata-update.service": (suricata_update(config), SURICATA_UPDATE),
     }
-    for name, content in units.items():
+    for name, (content, program) in units.items():
         result.files[f"{UNIT_DIR}/{name}"] = RenderedFile(content)
+        result.programs[name] = program
     result.files["/etc/default/suricata"] = RenderedFile(suricata_defaults(config, plan))
     # droptailer and firewall-controller are left to the userdata, as upstream
-    result.enable += [
-        Enable("nftables-exporter.service", NFTABLES_EXPORTER),
-        Enable("node-exporter.service", NODE_EXPORTER),
-        Enable("suricata-update.service", SURICATA_UPDATE),
-    ]
+    result.enable += ["nftables-exporter.service", "node-exporter.service", "suricata-update.service"]
     if config.vpn is not None:
         result.files.update(tailscale(config))
-        result.enable += [Enable("tailscaled.service", TAILSCALED), Enable("tailscale-up.service", TAILSCALE)]
+        result.programs.update({"tailscaled.service": TAILSCALED, "tailscale-up.service": TAILSCALE})
+        result.enable += ["tailscaled.service", "tailscale-up.service"]
     return result
