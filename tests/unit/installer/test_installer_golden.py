@@ -138,7 +138,9 @@ def test_machine_essentials(fake_runner: FakeRunner) -> None:
     frr = (root / "etc/frr/frr.conf").read_text()
     assert "router bgp 4200003073\n bgp router-id 10.1.0.1\n" in frr
     assert " neighbor lan0 interface peer-group TOR\n neighbor lan1 interface peer-group TOR\n" in frr
-    assert "ip prefix-list LOOPBACKS seq 10 permit 10.1.0.1/32" in frr
+    assert "  redistribute connected\n  redistribute kernel\n" in frr
+    assert "  neighbor TOR route-map only-self-out out\n" in frr
+    assert " bgp listen range 0.0.0.0/0 peer-group LOCAL\n" in frr
     assert "MACAddress=00:03:00:11:11:01" in (root / "etc/systemd/network/10-lan0.link").read_text()
     assert "Address=10.1.0.1/32" in (root / "etc/systemd/network/00-lo.network").read_text()
     assert (root / "etc/hostname").read_text() == "machine\n"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import List
+from typing import Callable, List, Optional
 
 from ..context import Context
 from ..errors import InstallError
@@ -23,9 +23,18 @@ STAGING = "/etc/metal/networker"
 
 
 def _validated(
-    ctx: Context, name: str, content: str, dest: str, mode: int, tool: str, argv_tail: List[str]
+    ctx: Context,
+    name: str,
+    content: str,
+    dest: str,
+    mode: int,
+    tool: str,
+    argv_tail: List[str],
+    rejected: Optional[Callable[[str], List[str]]] = None,
 ) -> None:
-    """Write `content` to the staging dir, validate it with `tool`, then move it to `dest`."""
+    """Write `content` to the staging dir, validate it with `tool`, then move it to `dest`.
+    `rejected` picks the tool's complaints from its output: they fail the install even
+    when the tool exits 0."""
     staged = f"{STAGING}/{name}"
     owner = None
     if dest.startswith("/etc/frr/"):
@@ -35,9 +44,11 @@ def _validated(
     if ctx.has(tool):
         ctx.log(f"$ {tool} {' '.join(argv_tail)} {staged}")
         result = ctx.runner.run([tool, *argv_tail, staged])
-        if result.returncode != 0:
+        complaints = rejected(result.output) if rejected is not None else []
+        if result.returncode != 0 or complaints:
             ctx.target.remove(staged)
-            detail = " | ".join(line.strip() for line in result.output.splitlines() if line.strip())[-400:]
+            shown = complaints or [line.strip() for line in result.output.splitlines() if line.strip()]
+            detail = " | ".join(shown)[-400:]
             raise InstallError(f"generated {dest} is rejected by {tool}: {detail or 'no output'}")
     else:
         ctx.log(f"{tool} not found in the image: {dest} not validated")
@@ -84,8 +95,20 @@ def configure(ctx: Context) -> None:
         ctx.target.write(path, content, mode=0o644)
     ctx.target.write("/etc/hostname", system.hostname(net), mode=0o644)
     ctx.target.write("/etc/hosts", system.hosts(config), mode=0o644)
-    frr_conf = frr.render(net)
-    _validated(ctx, "frr.conf", frr_conf, "/etc/frr/frr.conf", 0o640, "vtysh", ["--dryrun", "--inputfile"])
+    status = ctx.target.read(frr.DPKG_STATUS) if ctx.target.exists(frr.DPKG_STATUS) else ""
+    frr_version = frr.installed_version(status)
+    ctx.log(f"FRR in the image: {'.'.join(map(str, frr_version)) if frr_version else 'unknown'}")
+    frr_conf = frr.render(config, net, frr_version)
+    _validated(
+        ctx,
+        "frr.conf",
+        frr_conf,
+        "/etc/frr/frr.conf",
+        0o640,
+        "vtysh",
+        ["--dryrun", "--inputfile"],
+        rejected=frr.rejected_lines,
+    )
     frr_daemons(ctx)
     if net.role != "firewall":
         return
