@@ -115,10 +115,8 @@ def test_no_vpn_no_tailscale() -> None:
 
 def test_vpn_joins_named_after_the_machine_with_the_key_kept_out_of_the_units() -> None:
     rendered = render("vpn")
-    env = rendered.files["/etc/default/tailscale-up"]
-    assert env.mode == 0o600
-    assert env.content == (
-        "VPN_ADDRESS=https://headscale.example.internal\nVPN_AUTHKEY=tskey-test-0123456789\n")
+    key = rendered.files["/etc/metal/tailscale-auth-key"]
+    assert (key.mode, key.content) == (0o600, "tskey-test-0123456789\n")
     daemon = unit(rendered, "tailscaled.service")
     join = unit(rendered, "tailscale-up.service")
     assert value(daemon, "ExecStart") == ["/bin/ip vrf exec vrf104200 /usr/local/bin/tailscaled --port 41641"]
@@ -126,7 +124,7 @@ def test_vpn_joins_named_after_the_machine_with_the_key_kept_out_of_the_units() 
     assert value(join, "ExecStart") == [
         "/bin/ip vrf exec vrf104200 /usr/local/bin/tailscale up "
         "--hostname 7d1c9a52-3f4e-4b8a-9c61-0e2f5a8b4d17 "
-        "--auth-key ${VPN_AUTHKEY} --login-server ${VPN_ADDRESS}"]
+        "--auth-key file:/etc/metal/tailscale-auth-key --login-server https://headscale.example.internal"]
     assert all("tskey" not in content for content in (daemon, join))
     assert rendered.enable[-2:] == ["tailscaled.service", "tailscale-up.service"]
 
