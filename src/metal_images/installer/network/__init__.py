@@ -113,7 +113,10 @@ def configure(ctx: Context) -> None:
     if net.role != "firewall":
         return
     rules = nftables.render(config, net)
-    _validated(ctx, "rules", rules, "/etc/nftables/rules", 0o644, "nft", ["--check", "--file"])
+    _validated(
+        ctx, "rules", rules, "/etc/nftables/rules", 0o644, "nft", ["--check", "--file"],
+        rejected=nftables.rejected_lines,
+    )
     units = system.chrony_unit(config)
     if not units:
         ctx.log("no network with a default route: chrony stays disabled")

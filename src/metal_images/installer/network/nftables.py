@@ -271,6 +271,12 @@ def _set(name: str, kind: str, elements: Tuple[str, ...]) -> str:
     )
 
 
+def rejected_lines(output: str) -> List[str]:
+    """nft's complaints (`<file>:<line>:<col>: Error: ...`) without the source excerpt
+    and caret lines it prints under each."""
+    return [line.strip() for line in output.splitlines() if ": Error: " in line]
+
+
 def render(config: InstallConfig, plan: NetworkPlan, options: Options = Options()) -> str:
     proxy = _dns_proxy(config) if options.dns_proxy else None
     metal = [
