@@ -20,6 +20,8 @@ APT_PACKAGES=(
   # test: hammer emulation (disk, partitions, file systems), boot, switch
   qemu-system-x86 qemu-utils ovmf gdisk fdisk dosfstools mtools e2fsprogs mdadm kpartx
   frr dnsmasq-base iproute2 openssh-client
+  # test: `nft --check` of the rendered firewall rules, rulesets loaded into test namespaces
+  nftables
   # store/cache-sync benchmarks compare against these
   nginx-light curl
   # python

@@ -27,9 +27,11 @@ SYSCTLS = {
     "kernel.printk": "2\t4\t1\t7",
 }
 DEBIAN_FAMILY = ("debian", "ubuntu")
-# ports allowed on the wildcard address: ssh, bgp, FRR mgmtd (upstream's goss list)
+# ports allowed on the wildcard address: ssh, bgp, FRR mgmtd (upstream's goss list); on
+# firewalls also VXLAN and the two exporters, which listen on [::] as metal-networker runs
+# them (the nftables input chain admits them from the private VRFs only)
 ALLOWED_PORTS = {"machine": {22, 179, 2623}, "firewall": {22, 179, 2623, 4789}}
-ALLOWED_PORTS_V6 = {"machine": {22, 179, 2623}, "firewall": {22, 179, 2623, 4789, 9630}}
+ALLOWED_PORTS_V6 = {"machine": {22, 179, 2623}, "firewall": {22, 179, 2623, 4789, 9100, 9630}}
 
 
 # --- settle first: every later check sees a booted system -----------------------------
@@ -357,7 +359,8 @@ def test_nftables_forward_policy_drop(root: Root) -> None:
 @pytest.mark.roles("firewall")
 def test_node_exporter_serves_in_private_vrf(root: Root, ctx: CheckContext) -> None:
     """The cluster's monitoring scrapes the firewall in the tenant network: the exporter
-    answers there, inside the VRF, and nowhere on the wildcard address."""
+    answers there, inside the VRF (its socket outside any VRF accepts VRF traffic:
+    tcp_l3mdev_accept; nftables decides who may connect)."""
     url = f"http://{ctx.private_ip}:9100/metrics"
     fetch = f"ip vrf exec {ctx.private_vrf} curl -fsS --max-time 10 {url}"
     text = eventually(lambda: (r := root.run(fetch)).rc == 0 and r.stdout, 60) or ""

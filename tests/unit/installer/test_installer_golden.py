@@ -164,11 +164,15 @@ def test_firewall_essentials(fake_runner: FakeRunner) -> None:
     root = fake_runner.root
     rules = (root / "etc/nftables/rules").read_text()
     assert "type filter hook forward priority 0; policy drop;" in rules
-    assert 'iifname { "vlan3981" } ip daddr { 0.0.0.0/0 } tcp dport { 80, 443 } counter accept' in rules
-    assert 'oifname { "vlan3981" } ip saddr { 10.0.0.0/8 } tcp dport { 22 } counter accept' in rules
+    assert "type filter hook input priority 0; policy drop;" in rules
+    assert 'iifname { "vrf3981" } ip daddr 0.0.0.0/0 tcp dport { 80,443 } counter accept' in rules
+    into = 'oifname { "vrf3981", "vni3981", "vlan3981" }'
+    ingress = f"{into} ip saddr 10.0.0.0/8 tcp dport {{ 22 }} counter accept"
+    assert ingress in rules
     assert "systemctl enable chrony@vrf104009.service" in fake_runner.lines()
-    assert "server 10.0.0.123 iburst" in (root / "etc/chrony/chrony.conf").read_text()
-    assert "pool " not in (root / "etc/chrony/chrony.conf").read_text()
+    chrony = (root / "etc/chrony/chrony.conf").read_text()
+    assert "pool 10.0.0.123 iburst\npool ntp.example.internal iburst\n" in chrony
+    assert "server " not in chrony and "debian.pool" not in chrony
     frr = (root / "etc/frr/frr.conf").read_text()
     assert "vrf vrf104009\n vni 104009\nexit-vrf" in frr
     assert "router bgp 4200003073 vrf vrf3981" in frr

@@ -2,8 +2,8 @@
 
 `configure()` writes systemd-networkd files, hostname and /etc/hosts, /etc/frr/frr.conf
 and, on firewalls, /etc/nftables/rules, the chrony@<internet vrf> instance and the
-firewall's services (node exporter, firewall-controller, droptailer, tailscale,
-suricata's interface; see services.py). FRR and
+firewall's services (exporters, firewall-controller, droptailer, suricata-update,
+tailscale, suricata's interface; see services.py). FRR and
 nftables configs are first rendered into /etc/metal/networker/, validated with the
 image's `vtysh --dryrun` / `nft --check` and only then moved into place.
 """
@@ -94,7 +94,7 @@ def configure(ctx: Context) -> None:
     for path, content in networkd.files(net).items():
         ctx.target.write(path, content, mode=0o644)
     ctx.target.write("/etc/hostname", system.hostname(net), mode=0o644)
-    ctx.target.write("/etc/hosts", system.hosts(net), mode=0o644)
+    ctx.target.write("/etc/hosts", system.hosts(config), mode=0o644)
     status = ctx.target.read(frr.DPKG_STATUS) if ctx.target.exists(frr.DPKG_STATUS) else ""
     frr_version = frr.installed_version(status)
     ctx.log(f"FRR in the image: {'.'.join(map(str, frr_version)) if frr_version else 'unknown'}")
@@ -113,10 +113,13 @@ def configure(ctx: Context) -> None:
     if net.role != "firewall":
         return
     rules = nftables.render(config, net)
-    _validated(ctx, "rules", rules, "/etc/nftables/rules", 0o644, "nft", ["--check", "--file"])
-    units = system.chrony_unit(net)
+    _validated(
+        ctx, "rules", rules, "/etc/nftables/rules", 0o644, "nft", ["--check", "--file"],
+        rejected=nftables.rejected_lines,
+    )
+    units = system.chrony_unit(config)
     if not units:
-        ctx.log("no external network: chrony stays disabled")
+        ctx.log("no network with a default route: chrony stays disabled")
     for unit in units:
         template = unit.split("@", 1)[0] + "@.service"
         dirs = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
@@ -126,5 +129,10 @@ def configure(ctx: Context) -> None:
     rendered = services.render(config, net)
     for path, file in rendered.files.items():
         ctx.target.write(path, file.content, mode=file.mode)
+    for unit, program in rendered.programs.items():
+        if not ctx.target.exists(program):
+            path, dropin = services.skip_without_program(unit, program)
+            ctx.target.write(path, dropin.content, mode=dropin.mode)
+            ctx.log(f"{program} is not in the image: {unit} skips itself until it is")
     for unit in rendered.enable:
         ctx.run(["systemctl", "enable", unit])
