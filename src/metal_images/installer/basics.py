@@ -10,6 +10,7 @@ from typing import Any, Dict
 
 import yaml
 
+from . import rhel
 from .context import Context
 from .userdata import ignition_binary
 
@@ -38,6 +39,9 @@ def ntp(ctx: Context) -> None:
         text += "# from /etc/metal/install.yaml ntp_servers\n"
         text += "".join(f"server {s} iburst\n" for s in servers)
         ctx.target.write(CHRONY_CONF, text, mode=0o644)
+        return
+    if not ctx.osinfo.debian_family:
+        rhel.write_chrony_conf(ctx)  # chronyd: RHEL has no systemd-timesyncd
         return
     ctx.target.write(
         TIMESYNCD_DROPIN,
