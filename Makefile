@@ -1,12 +1,14 @@
 # The two promises of the README:
 #   make debian   build, test and export Debian 12 (the main job)
 #   make test     lint, type-check and run the whole test suite
-# `make ubuntu` and `make firewall` do the same for those images (firewall builds on ubuntu).
+# `make ubuntu` and `make firewall` do the same for those images (firewall builds on ubuntu);
+# `make almalinux` and `make centos` too, with their RPM mirrors set (docs/rpm.md): without
+# one the build stops at once with one line naming the variable to set.
 VENV := .venv
 MI := $(VENV)/bin/metal-images
 CHANNEL ?= stable
 
-.PHONY: deps lint test debian ubuntu firewall clean
+.PHONY: deps lint test debian ubuntu firewall almalinux centos clean
 
 deps:
 	@bash scripts/bootstrap.sh
@@ -36,6 +38,12 @@ ubuntu: deps
 
 firewall: ubuntu
 	$(call image_job,firewall,firewall)
+
+almalinux: deps
+	$(call image_job,almalinux,machine)
+
+centos: deps
+	$(call image_job,centos,machine)
 
 clean:
 	rm -rf build
