@@ -143,7 +143,8 @@ def download_one(url: str, dest: str, md5: str, durable: bool) -> None:
     final = Path(dest)
     started = time.perf_counter()
     with store.open(ObjectRef(KEY)) as source:
-        download_verified(source, final, final.parent / "tmp", md5, what=KEY, durable=durable)
+        download_verified(source, final, final.parent / "tmp", md5, inside=final.parent, what=KEY,
+                          durable=durable)
     print(f"transfer-seconds {time.perf_counter() - started:.4f}")
 
 

@@ -1,7 +1,8 @@
 """The customize stage: from a base tree to the finished image tree.
 
 Order: copy the base tree, context overlay onto /, artifacts, extra packages (derived
-images), steps in a chroot, services, the installer, `remove:` globs, cleanup.
+images), steps in a chroot, services, the initrd rebuilt, the installer, `remove:` globs,
+cleanup.
 Everything that mounts is a context manager, so a failure unmounts before the stage
 dir is deleted.
 """
@@ -15,6 +16,7 @@ from metal_images import installer_bundle, runner, ui
 from metal_images.builder import artifacts
 from metal_images.builder.backends import backend_for
 from metal_images.builder.cleanup import cleanup, cleanup_inputs, remove_globs
+from metal_images.builder.initramfs import rebuild_initramfs
 from metal_images.builder.overlay import overlay
 from metal_images.builder.reaper import reaped
 from metal_images.builder.stagekey import StageInputs, file_digest, tree_digest
@@ -32,7 +34,7 @@ HOST_RESOLV_CONF = Path("/etc/resolv.conf")
 def _code_digest() -> dict[str, str]:
     """The builder code that shapes the tree is an input too: a fix to it rebuilds."""
     here = Path(__file__).resolve().parent
-    names = ["customize.py", "overlay.py", "cleanup.py", "rootpath.py", "artifacts.py"]
+    names = ["customize.py", "overlay.py", "cleanup.py", "rootpath.py", "artifacts.py", "initramfs.py"]
     return {name: file_digest(here / name) for name in names if (here / name).is_file()}
 
 
@@ -140,6 +142,9 @@ def run_customize(spec: ImageSpec, base_tree: Path, target: Path, *, distributio
             backend_for(distribution).install_packages(spec, target, distribution, suite)
         _run_steps(spec, target)
         _services(spec, target)
+        # last in the chroot: the overlay, packages and steps all shape what the initrd reads
+        if has_kernel:
+            rebuild_initramfs(target)
     with ui.step("installer, remove, cleanup"):
         installer_bundle.write_install_sh(target)
         removed = remove_globs(target, spec.remove, f"{spec.family}/image.yaml")

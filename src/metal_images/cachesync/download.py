@@ -30,6 +30,23 @@ class DiskFullError(MetalImagesError):
     """The cache file system has no room left; retrying right away will not help."""
 
 
+class EscapeError(MetalImagesError):
+    """A cache path that resolves outside its cache root (a planner bug or a planted symlink)."""
+
+
+def check_inside(path: Path, root: Path) -> Path:
+    """`path` if its folder, symlinks resolved, lies inside `root`; else EscapeError.
+
+    The last check before anything is renamed into the cache: whatever the planner let
+    through, nothing is written outside the cache root."""
+    resolved_root = root.resolve()
+    resolved = path.parent.resolve() / path.name
+    outside = not resolved.is_relative_to(resolved_root) or resolved == resolved_root
+    if path.name in ("", ".", "..") or outside:
+        raise EscapeError(f"refusing to write {path}: it is not inside the cache {root}")
+    return path
+
+
 class ChecksumMismatch(TransientError):
     """The bytes received do not match the store's .md5 (a corrupted transfer or object)."""
 
@@ -78,11 +95,13 @@ def download_verified(
     tmp_dir: Path,
     expected_md5: str | None,
     *,
+    inside: Path,
     what: str,
     on_bytes: Callable[[int], None] | None = None,
     durable: bool = True,
 ) -> tuple[int, str]:
-    """Download into `tmp_dir`, verify, fsync and rename to `final`. Returns (bytes, md5).
+    """Download into `tmp_dir`, verify, fsync and rename to `final`, which must lie in
+    `inside` (the cache root, checked after resolving). Returns (bytes, md5).
 
     `durable=False` skips the fsync (only the benchmark uses it, to show what it costs):
     without it a power loss could leave a renamed but empty file whose sidecar says "verified".
@@ -100,7 +119,9 @@ def download_verified(
             os.close(fd)
         if expected_md5 is not None and md5 != expected_md5:
             raise ChecksumMismatch(f"{what}: md5 mismatch: got {md5}, the store says {expected_md5}")
+        check_inside(final, inside)
         final.parent.mkdir(parents=True, exist_ok=True)
+        check_inside(final, inside)  # again: a folder may have been swapped for a symlink meanwhile
         os.replace(tmp, final)
         if durable:
             fsync_directory(final.parent)
@@ -126,8 +147,9 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def write_text_atomic(path: Path, text: str, tmp_dir: Path) -> None:
-    """Write a small file (the .md5 sidecar) through a temp file and rename."""
+def write_text_atomic(path: Path, text: str, tmp_dir: Path, *, inside: Path) -> None:
+    """Write a small file (the .md5 sidecar) inside `inside` through a temp file and rename."""
+    check_inside(path, inside)
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=path.name + ".", suffix=".part")
     try:

@@ -25,7 +25,15 @@ from metal_images.cachesync.entities import ImageEntity, load_entities_file, loa
 from metal_images.cachesync.layout import CacheLayout, index_cache, remove_empty_dirs, remove_file
 from metal_images.cachesync.metalapi import MetalApi
 from metal_images.cachesync.metrics import CacheMetrics
-from metal_images.cachesync.planner import Action, Plan, PlanItem, plan_files, plan_images, wanted_from_urls
+from metal_images.cachesync.planner import (
+    Action,
+    Plan,
+    PlanItem,
+    plan_files,
+    plan_images,
+    unsafe_path_reason,
+    wanted_from_urls,
+)
 from metal_images.cachesync.retry import with_retries
 from metal_images.cachesync.sizes import format_size
 from metal_images.cachesync.store import HttpStore, ObjectRef, Store, open_store
@@ -79,9 +87,9 @@ class Syncer:
         store = open_store(cfg.store_url, endpoint=cfg.image_store, bucket=cfg.image_store_bucket,
                            timeout=cfg.timeout, attempts=cfg.retries)
         entities = self.entities()
-        # excluded images need not be looked up (an HTTP store asks each one with HEAD)
+        # excluded or unsafe images need not be looked up (an HTTP store asks each one with HEAD)
         refs = [ObjectRef(e.store_key, e.url) for e in entities
-                if not any(x and x in e.url for x in cfg.excludes)]
+                if not any(x and x in e.url for x in cfg.excludes) and not unsafe_path_reason(e.url)]
         listing = with_retries(f"list {store.description}", lambda: store.listing(refs), self.policy)
         index = index_cache(self.layout.images)
         cached = [r for r in refs if r.key in index and r.key + ".md5" in listing]
@@ -144,8 +152,8 @@ class Syncer:
         sizes: dict[str, int] = {}
         with_md5: list[str] = []
         for url in dict.fromkeys(urls):
-            if any(e and e in url for e in self.config.excludes):
-                continue
+            if any(e and e in url for e in self.config.excludes) or unsafe_path_reason(url):
+                continue  # the selection below says why
             size = self._head(url)
             if size is None:
                 ui.warn(f"{name}: {url} is not reachable, skipped")
@@ -233,12 +241,14 @@ class Syncer:
                 progress.reset(task, total=item.size)
             with store.open(ref) as source:
                 return download_verified(
-                    source, final, self.layout.tmp, expected, what=f"{item.id} ({ref.key})",
+                    source, final, self.layout.tmp, expected, inside=cache_plan.root,
+                    what=f"{item.id} ({ref.key})",
                     on_bytes=(lambda n: progress.advance(task, n)) if progress and task is not None else None)
 
         size, _md5 = with_retries(f"download {ref.key}", attempt, self.policy)
         if md5_text is not None:
-            write_text_atomic(final.with_name(final.name + ".md5"), md5_text, self.layout.tmp)
+            write_text_atomic(final.with_name(final.name + ".md5"), md5_text, self.layout.tmp,
+                              inside=cache_plan.root)
         elapsed = max(time.monotonic() - started, 1e-6)
         ui.info(f"downloaded {item.subpath} ({format_size(size)}, {format_size(int(size / elapsed))}/s)")
         return size

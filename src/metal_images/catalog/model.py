@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from metal_images.identity import OS_PATTERN, VERSION_PATTERN
+
 Role = Literal["machine", "firewall"]
 Distribution = Literal["debian", "ubuntu", "almalinux", "centos"]
 Variant = Literal["apt", "important", "required", "minbase", "standard"]
@@ -79,9 +81,9 @@ class Repository(Strict):
 class ImageSpec(Strict):
     """One image of the catalog."""
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$", description="the os part of the image id, e.g. debian")
+    name: str = Field(pattern=f"^{OS_PATTERN}$", description="the os part of the image id, e.g. debian")
     version: str = Field(
-        pattern=r"^[0-9]+(\.[0-9]+)?(-[a-z0-9]+)?$",
+        pattern=f"^{VERSION_PATTERN}$",
         description='major.minor of the store layout, e.g. "12", "22.04", "3.0-ubuntu"',
     )
     description: str = ""

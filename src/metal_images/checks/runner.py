@@ -14,7 +14,9 @@ from metal_images.errors import MetalImagesError
 
 from .context import CheckContext
 
-PROPERTIES = Path(__file__).resolve().parent / "properties.py"
+HERE = Path(__file__).resolve().parent
+# the check modules, in the order they run (properties.py settles the boot first)
+CHECK_MODULES = (HERE / "properties.py", HERE / "shipped.py")
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def run_checks(ctx: CheckContext, *, address: str, ssh_config: Path, key: Path,
     context_file = ctx.save(out / "check-context.json")
     collector = _Collector(f"ssh://{address}")
     args = [
-        str(PROPERTIES), "-p", "metal_images.checks.plugin", "-p", "no:cacheprovider",
+        *(str(m) for m in CHECK_MODULES), "-p", "metal_images.checks.plugin", "-p", "no:cacheprovider",
         "-c", os.devnull, "--rootdir", str(out), "-q", "-rN", "--tb=short",
         f"--hosts=ssh://{address}", f"--ssh-config={ssh_config}", f"--ssh-identity-file={key}",
         f"--metal-context={context_file}", f"--junitxml={out / 'junit.xml'}",

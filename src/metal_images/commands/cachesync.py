@@ -13,7 +13,6 @@ from typing import Any
 
 import click
 import yaml
-from rich.console import Console
 
 from metal_images import ui
 from metal_images.cachesync.config import CONFIG_LOCATIONS, DEFAULT_CACHE_ROOT, ENV_PREFIX, CacheSyncConfig
@@ -179,7 +178,7 @@ def plan_command(**params: Any) -> None:
     from metal_images.cachesync.syncer import Syncer
 
     config = build_config(params, needs_images=True)
-    Syncer(config).run_round(dry_run=True, out=Console(highlight=False, soft_wrap=True))
+    Syncer(config).run_round(dry_run=True, out=ui.stdout_console())
 
 
 @cache_sync.command("serve")

@@ -6,11 +6,9 @@ import json
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from metal_images import paths, ui
 from metal_images.artifact import registry
-from metal_images.artifact.channel import STABLE, image_dir, validate_channel
 from metal_images.artifact.exporter import (
     DEFAULT_LEVEL,
     ImageIdentity,
@@ -22,10 +20,11 @@ from metal_images.artifact.lz4frame import MAX_LEVEL, MIN_LEVEL
 from metal_images.catalog import load_catalog
 from metal_images.contract.report import check_archive
 from metal_images.errors import ConfigError
+from metal_images.identity import STABLE, Channel, ImageRef
 
 
-def _channel(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    return validate_channel(value)
+def _channel(_ctx: click.Context, _param: click.Parameter, value: str) -> Channel:
+    return Channel.parse(value)
 
 
 @click.command("export")
@@ -40,7 +39,7 @@ def _channel(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
               help="Compression threads [default: all CPUs]; the output is the same for any count.")
 @click.option("--rootfs", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Export this tree instead of the built one (build/<name>/rootfs).")
-def export(name: str, channel: str, output: Path | None, level: int, threads: int | None,
+def export(name: str, channel: Channel, output: Path | None, level: int, threads: int | None,
            rootfs: Path | None) -> None:
     """Write images/<channel>/<os>/<version>/ from the built tree of image NAME.
 
@@ -61,8 +60,9 @@ def export(name: str, channel: str, output: Path | None, level: int, threads: in
     root = rootfs or paths.rootfs_dir(spec.family)
     if not root.is_dir():
         raise ConfigError(f"{name} is not built: {root} does not exist (run `metal-images build {name}`)")
-    target = image_dir(output or paths.output_dir(), channel, spec.name, spec.version)
-    identity = ImageIdentity(spec.family, spec.name, spec.version, channel)
+    ref = ImageRef.make(channel, spec.name, spec.version)
+    target = ref.directory(output or paths.output_dir())
+    identity = ImageIdentity.of(spec.family, ref)
     with ui.step(f"export {name} -> {target}"):
         result = export_tree(root, target, identity, level=level, threads=threads or default_threads(),
                              build_state=load_build_state(spec.family))
@@ -89,7 +89,7 @@ def check(source: str, as_json: bool, role: str | None, strict: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.as_dict(strict=strict), indent=2))
     else:
-        report.render(Console(highlight=False, soft_wrap=False))
+        report.render(ui.stdout_console(soft_wrap=False))
     raise SystemExit(0 if report.ok(strict=strict) else 1)
 
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from metal_images.contract.facts import ArchiveFacts
 from metal_images.contract.reader import collect_facts
@@ -57,13 +57,13 @@ class Report:
         }
 
     def render(self, console: Console) -> None:
-        table = Table("RULE", "STATUS", "CHECKS / REASON", title=escape(self.facts.source),
+        table = Table("RULE", "STATUS", "CHECKS / REASON", title=Text(self.facts.source),
                       title_justify="left")
         for r in self.results:
-            text = escape(r.rule.description)
+            text = Text(r.rule.description)
             if r.reason:
-                text += f"\n[{STYLE[r.status]}]{escape(r.reason)}[/]"
-            table.add_row(r.rule.id, f"[{STYLE[r.status]}]{r.status}[/]", text)
+                text.append("\n" + r.reason, style=STYLE[r.status])
+            table.add_row(Text(r.rule.id), Text(r.status, style=STYLE[r.status]), text)
         console.print(table)
         c = self.counts()
         console.print(f"{c['pass']} passed, {c['fail']} failed, {c['warn']} warnings, {c['skip']} skipped "

@@ -68,7 +68,8 @@ def cmdline(ctx: Context) -> str:
         "net.ifnames=0",
         "biosdevname=0",
         "nvme_core.io_timeout=300",
-        "systemd.unified_cgroup_hierarchy=0",
+        # no systemd.unified_cgroup_hierarchy=0: cgroup v2, as upstream since January 2025
+        # (systemd >= 256 and recent kubelets refuse cgroup v1)
     ]
     if config.raidenabled:
         uuid = md_uuid(ctx, config.root_uuid)

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from metal_images.errors import MetalImagesError
+from metal_images.identity import check_key, check_prefix
 from metal_images.store.backend import ObjectInfo, Progress
-from metal_images.store.layout import check_key, check_prefix
 
 CHUNK = 8 << 20
 XATTR = "user.metal-images.checksums"

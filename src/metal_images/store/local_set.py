@@ -13,7 +13,7 @@ from pathlib import Path
 
 from metal_images.artifact.registry import ARTIFACT_FILES, IMAGE, MD5, SHA256
 from metal_images.errors import ConfigError
-from metal_images.store.layout import check_os, check_version
+from metal_images.identity import check_os, check_version
 from metal_images.store.plan import FileFacts
 
 _SIDECAR = re.compile(r"^(?P<sum>[0-9a-f]+) [ *](?P<name>\S+)\s*$")

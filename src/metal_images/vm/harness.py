@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from metal_images import ui
 from metal_images.checks.context import CheckContext
@@ -106,6 +107,8 @@ def run_test(artifact: str, out: Path, options: TestOptions) -> TestReport:
                     endpoint_url=f"http://{switch.ENDPOINT_NAME}/", endpoint_text=switch.ENDPOINT_TEXT,
                     switch_namespace=vm.switch.namespace, switch_vty=str(vm.switch.state),
                     private_vrf=private_vrf, private_ip=private_ip,
+                    machine_uuid=str(installed.config.get("machineuuid", "")),
+                    install_timestamp=str(installed.config.get("timestamp", "")),
                     userdata_files=files, userdata_units=units)
                 with _phase(report, "checks", "property checks (pytest-testinfra over SSH)"):
                     report.results = run_checks(ctx, address=vm.ssh.address, ssh_config=vm.ssh.config,
@@ -140,7 +143,7 @@ def summary_table(report: TestReport) -> Table:
     table.add_column("message")
     for result in report.results:
         style = "green" if result.outcome == "passed" else "red"
-        table.add_row(result.name, f"[{style}]{result.outcome}[/{style}]", f"{result.seconds:.1f}s",
+        table.add_row(result.name, Text(result.outcome, style=style), f"{result.seconds:.1f}s",
                       result.message[:100])
     for phase, seconds in report.phases.items():
         table.add_row(f"phase: {phase}", "", ui.format_duration(seconds), "")
@@ -148,7 +151,7 @@ def summary_table(report: TestReport) -> Table:
 
 
 def write_report(report: TestReport) -> None:
-    file_console = Console(record=True, width=160, file=open("/dev/null", "w"))  # noqa: SIM115
+    file_console = Console(record=True, width=160, markup=False, file=open("/dev/null", "w"))  # noqa: SIM115
     file_console.print(summary_table(report))
     (report.out / "summary.txt").write_text(file_console.export_text())
     passed = sum(r.outcome == "passed" for r in report.results)

@@ -95,6 +95,8 @@ def make_tree(root: Path, *, os_id: str = "debian", firewall: bool = False) -> N
     for name in (f"System.map-{KERNEL}", f"vmlinuz-{KERNEL}", f"initrd.img-{KERNEL}"):
         write(root, f"/boot/{name}", "fake\n")
     write(root, IGNITION_DRACUT, "#!/bin/sh\n", 0o755)
+    for lldp_tool in ("/usr/sbin/lldpd", "/usr/sbin/lldpcli"):
+        write(root, lldp_tool, "#!/bin/sh\n", 0o755)
     write(root, "/etc/systemd/system/cloud-init-custom.service", "[Unit]\n")
     write(root, "/.dockerenv", "")
     if firewall:

@@ -149,7 +149,7 @@ BAD = [
     Bad(
         "no primary network",
         "install.yaml",
-        "a machine needs a private primary network",
+        "exactly one private primary network is required, got 0",
         replace("networktype: privateprimaryunshared", "networktype: external"),
     ),
     Bad(
@@ -174,7 +174,7 @@ BAD = [
         "firewall without underlay",
         "install.yaml",
         "a firewall needs exactly one underlay network, got 0",
-        replace("underlay: true", "underlay: false", FIREWALL),
+        replace("networktype: underlay", "networktype: external", FIREWALL),
     ),
     Bad(
         "firewall rule port",

@@ -12,7 +12,7 @@ from metal_images.installer.network import services
 from metal_images.installer.network.plan import plan
 
 FIXTURES = Path(__file__).parent / "fixtures"
-VPN = "vpn:\n  address: https://headscale.test.internal\n  authkey: tskey-auth-secret\n  connected: false\n"
+VPN = "vpn:\n  address: https://headscale.test.internal\n  auth_key: tskey-auth-secret\n  connected: false\n"
 
 
 def render(extra: str = "", text: str | None = None) -> services.FirewallServices:
@@ -57,14 +57,13 @@ def test_suricata_watches_the_internet_svi() -> None:
     assert "SURCONF=/etc/suricata/suricata.yaml\n" in defaults and "PIDFILE=/run/suricata.pid\n" in defaults
 
 
-def test_without_an_internet_network_services_run_outside_any_vrf() -> None:
+def test_a_firewall_without_an_internet_network_is_refused() -> None:
+    """metal-networker's Validate(): a firewall needs an external (or DMZ) network."""
     text = (FIXTURES / "install-firewall.yaml").read_text()
     start = text.index("  - asn: 4200003073\n    destinationprefixes: [0.0.0.0/0]")
     end = text.index("  - asn: 4200003073", start + 1)
-    rendered = render(text=text[:start] + text[end:])
-    controller = rendered.files["/etc/systemd/system/firewall-controller.service"].content
-    assert exec_start(controller) == "/usr/local/bin/firewall-controller"
-    assert "IFACE=lan0\n" in rendered.files["/etc/default/suricata"].content
+    with pytest.raises(InstallError, match="a firewall needs an external network or a DMZ network"):
+        render(text=text[:start] + text[end:])
 
 
 def test_no_vpn_no_tailscale() -> None:
@@ -90,10 +89,16 @@ def test_vpn_joins_with_the_key_kept_out_of_the_units() -> None:
     ("vpn", "message"),
     [
         ("vpn: yes\n", "install.yaml: vpn: expected a mapping"),
-        ("vpn:\n  address: https://h.test\n", "install.yaml: vpn.authkey: missing"),
-        ("vpn:\n  address: https://h.test\n  authkey: 'a b'\n",
-         "install.yaml: vpn.authkey: must not contain"),
-        ("vpn:\n  address: 'h t'\n  authkey: k\n", "install.yaml: vpn.address: 'h t' is not a URL"),
+        ("vpn:\n  address: https://h.test\n", "install.yaml: vpn.auth_key: missing"),
+        (
+            "vpn:\n  address: https://h.test\n  auth_key: 'a b'\n",
+            "install.yaml: vpn.auth_key: 'a b' is not a VPN auth key",
+        ),
+        ("vpn:\n  address: 'h t'\n  auth_key: k\n", "install.yaml: vpn.address: 'h t' is not a host name or"),
+        (
+            'vpn:\n  address: https://h.test\n  auth_key: "k\\nx"\n',
+            "install.yaml: vpn.auth_key: contains a newline",
+        ),
     ],
 )
 def test_bad_vpn_names_the_key(vpn: str, message: str) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import List
 
-from ..config import IPNetwork
+from ..config import Prefix
 from .plan import EVPNNetwork, NetworkPlan, host_prefix
 
 HEADER = "! written by the metal-images installer from /etc/metal/install.yaml; do not edit\n"
@@ -97,7 +97,7 @@ def machine(plan: NetworkPlan) -> str:
     return HEADER + "\n".join(lines) + "\n"
 
 
-def _prefix_list(name: str, prefixes: List[IPNetwork]) -> List[str]:
+def _prefix_list(name: str, prefixes: List[Prefix]) -> List[str]:
     lines = []
     for i, prefix in enumerate(prefixes):
         family = "ip" if prefix.version == 4 else "ipv6"
@@ -114,7 +114,7 @@ def _imports(e: EVPNNetwork, plan: NetworkPlan) -> List[EVPNNetwork]:
     return [x for x in plan.evpn if x.network.external]
 
 
-def _import_prefixes(e: EVPNNetwork, plan: NetworkPlan) -> List[IPNetwork]:
+def _import_prefixes(e: EVPNNetwork, plan: NetworkPlan) -> List[Prefix]:
     sources = _imports(e, plan)
     if e.network.external:
         return [p for s in sources for p in s.network.prefixes]

@@ -148,7 +148,7 @@ def tailscale(config: InstallConfig, plan: NetworkPlan) -> Dict[str, RenderedFil
             f"--hostname={plan.hostname} --accept-dns=false",
         ],
     )
-    env = f"VPN_ADDRESS={config.vpn.address}\nVPN_AUTHKEY={config.vpn.authkey}\n"
+    env = f"VPN_ADDRESS={config.vpn.address}\nVPN_AUTHKEY={config.vpn.auth_key}\n"
     return {
         f"{UNIT_DIR}/tailscaled.service": RenderedFile(tailscaled),
         f"{UNIT_DIR}/tailscale-up.service": RenderedFile(join),

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Hardware and operations as upstream: iptables-legacy on machines, no baked NVMe host
+# identity, the Intel E810 DDP package for `ice`.
+set -eu
+
+# kube-proxy and CNI plugins on the workers expect the legacy backend (upstream's choice)
+if [ "${METAL_IMAGE_ROLE}" = machine ]; then
+  update-alternatives --set iptables /usr/sbin/iptables-legacy
+  update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy
+fi
+
+# nvme-cli's postinst wrote one identity for every machine built from this tree;
+# nvme-host-identity.service generates a machine's own at its first boot
+rm -f /etc/nvme/hostnqn /etc/nvme/hostid
+
+# the E810 (`ice`) falls back to safe mode without its DDP package: keep only that from
+# the firmware package that carries it (Debian: firmware-misc-nonfree), drop the rest
+if [ -n "${ICE_FIRMWARE_PACKAGE:-}" ]; then
+  dpkg-query -L "$ICE_FIRMWARE_PACKAGE" | while read -r path; do
+    case "$path" in
+      */firmware/intel/ice|*/firmware/intel/ice/*) ;;
+      *) if [ -f "$path" ] || [ -L "$path" ]; then rm -f "$path"; fi ;;
+    esac
+  done
+fi
+if ! ls /lib/firmware/intel/ice/ddp/ice*.pkg* >/dev/null 2>&1; then
+  echo "no E810 DDP package in /lib/firmware/intel/ice/ddp (the ice driver would run in safe mode)" >&2
+  exit 1
+fi
