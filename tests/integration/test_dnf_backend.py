@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from metal_images import paths
+from metal_images.artifact.packages import installed_packages, packages_listing
 from metal_images.builder.builder import build_image
 from metal_images.builder.dnf import dnf_cache_dir
 from metal_images.builder.stagestore import StageStore
@@ -118,6 +119,11 @@ def test_bootstrap_with_gpgcheck_then_cache_hits(repos: tuple[Served, Path, Path
     assert (root / "etc/os-release").is_file()  # the dependency came along
     # the key was imported into the image's rpm database: dnf verified the signatures with it
     assert _rpm_query(root) == ["gpg-pubkey", "mi-hello", "mi-release", "mi-shell"]
+    # export's packages.txt and SBOM read the same database with the host's rpm
+    listed = installed_packages(root)
+    assert [(p.name, p.version, p.arch) for p in listed if p.name.startswith("mi-")] == [
+        ("mi-hello", "1.0-1", "noarch"), ("mi-release", "9.4-1", "noarch"), ("mi-shell", "1.36-1", "x86_64")]
+    assert "mi-hello-1.0-1.noarch\n" in packages_listing(root)
     # the scriptlet ran inside the tree, with its /proc mounted; the step ran in the chroot
     assert (root / "var/lib/mi-hello/post").read_text() == "post ran as cat\n"
     assert (root / "etc/mi-step").read_text() == f"step ran for {FAMILY}\n"
