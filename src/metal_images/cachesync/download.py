@@ -21,6 +21,7 @@ from metal_images.cachesync.pipeline import BufferPipeline
 from metal_images.cachesync.retry import TransientError
 from metal_images.cachesync.store import Source
 from metal_images.errors import MetalImagesError
+from metal_images.speed import SpeedGuard, SpeedRule, TooSlow
 
 BUFFER_SIZE = 4 << 20
 BUFFERS = 4
@@ -51,6 +52,10 @@ class ChecksumMismatch(TransientError):
     """The bytes received do not match the store's .md5 (a corrupted transfer or object)."""
 
 
+class IncompleteDownload(TransientError):
+    """Fewer (or more) bytes arrived than the store announced: a cut-off transfer."""
+
+
 def parse_md5(text: str, *, what: str) -> str:
     """The first token of an md5sum line (`<hex>  <name>` or just `<hex>`), checked to be md5."""
     token = text.strip().split(" ", 1)[0].strip().lower() if text.strip() else ""
@@ -59,18 +64,21 @@ def parse_md5(text: str, *, what: str) -> str:
     return token
 
 
-def _fill(source: Source, buffer: memoryview) -> int:
-    """Read until the buffer is full or the stream ends."""
+def _fill(source: Source, buffer: memoryview, guard: SpeedGuard | None) -> int:
+    """Read until the buffer is full or the stream ends (the guard sees every chunk)."""
     filled = 0
     while filled < len(buffer):
         n = source.readinto(buffer[filled:])
+        if guard is not None:
+            guard.count(n)
         if not n:
             break
         filled += n
     return filled
 
 
-def stream_to_file(source: Source, fd: int, on_bytes: Callable[[int], None] | None = None) -> tuple[int, str]:
+def stream_to_file(source: Source, fd: int, on_bytes: Callable[[int], None] | None = None,
+                   guard: SpeedGuard | None = None) -> tuple[int, str]:
     """Copy `source` to `fd`, hashing and writing in helper threads; returns (bytes, md5 hex)."""
     digest = hashlib.md5(usedforsecurity=False)
     writer = FileWriter(fd)
@@ -79,7 +87,7 @@ def stream_to_file(source: Source, fd: int, on_bytes: Callable[[int], None] | No
     with BufferPipeline(buffers, [("md5", digest.update), ("write", writer.write)]) as pipe:
         while True:
             index = pipe.acquire()
-            length = _fill(source, buffers[index])
+            length = _fill(source, buffers[index], guard)
             if not length:
                 break
             pipe.submit(index, length)
@@ -96,12 +104,18 @@ def download_verified(
     expected_md5: str | None,
     *,
     inside: Path,
+    expected_size: int | None = None,
+    speed: SpeedRule | None = None,
     what: str,
     on_bytes: Callable[[int], None] | None = None,
     durable: bool = True,
 ) -> tuple[int, str]:
     """Download into `tmp_dir`, verify, fsync and rename to `final`, which must lie in
     `inside` (the cache root, checked after resolving). Returns (bytes, md5).
+
+    A download counts only when its byte count equals `expected_size` (the announced
+    length) when that is known: kernels and boot images have no md5 to catch a cut-off.
+    `speed` stops a transfer that trickles (retried like a timeout).
 
     `durable=False` skips the fsync (only the benchmark uses it, to show what it costs):
     without it a power loss could leave a renamed but empty file whose sidecar says "verified".
@@ -112,11 +126,17 @@ def download_verified(
     try:
         try:
             os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the file from a non-root server
-            size, md5 = stream_to_file(source, fd, on_bytes)
+            guard = SpeedGuard(speed, what) if speed is not None else None
+            try:
+                size, md5 = stream_to_file(source, fd, on_bytes, guard)
+            except TooSlow as exc:
+                raise TransientError(exc.message) from exc
             if durable:
                 os.fsync(fd)
         finally:
             os.close(fd)
+        if expected_size is not None and size != expected_size:
+            raise IncompleteDownload(f"{what}: incomplete: got {size} of {expected_size} bytes")
         if expected_md5 is not None and md5 != expected_md5:
             raise ChecksumMismatch(f"{what}: md5 mismatch: got {md5}, the store says {expected_md5}")
         check_inside(final, inside)
