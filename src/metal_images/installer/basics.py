@@ -28,6 +28,9 @@ def resolv_conf(ctx: Context) -> None:
 
 
 def ntp(ctx: Context) -> None:
+    if not ctx.osinfo.debian_family:
+        rhel.ntp(ctx)  # chronyd: RHEL has no systemd-timesyncd
+        return
     servers = ctx.cfg.ntp_servers
     if not servers:
         ctx.log("no ntp_servers in install.yaml: the image's defaults stay")
@@ -39,9 +42,6 @@ def ntp(ctx: Context) -> None:
         text += "# from /etc/metal/install.yaml ntp_servers\n"
         text += "".join(f"server {s} iburst\n" for s in servers)
         ctx.target.write(CHRONY_CONF, text, mode=0o644)
-        return
-    if not ctx.osinfo.debian_family:
-        rhel.write_chrony_conf(ctx)  # chronyd: RHEL has no systemd-timesyncd
         return
     ctx.target.write(
         TIMESYNCD_DROPIN,

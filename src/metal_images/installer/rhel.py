@@ -33,8 +33,17 @@ def chrony_conf(servers: List[str]) -> str:
     return "\n".join([*lines, "", *CHRONY_SETTINGS]) + "\n"
 
 
+def ntp(ctx: Context) -> None:
+    """/etc/chrony.conf for a machine; a RHEL firewall is not supported (as upstream)."""
+    if ctx.cfg.role == "firewall":
+        raise InstallError(f"{ctx.osinfo.id} as a firewall is not supported (role firewall in install.yaml)")
+    if not ctx.cfg.ntp_servers:
+        ctx.log("no ntp_servers in install.yaml: the image's chrony.conf stays")
+        return
+    write_chrony_conf(ctx)
+
+
 def write_chrony_conf(ctx: Context) -> None:
-    """Machines only: a RHEL firewall is not supported (as upstream); the caller checks the role."""
     servers = [str(s) for s in ctx.cfg.ntp_servers]
     for server in servers:
         # a config line per server: a value with spaces or a newline would add directives

@@ -130,3 +130,17 @@ def test_an_ntp_server_cannot_add_chrony_directives(fake_runner: FakeRunner, ser
 def test_chrony_conf_lists_every_server_first() -> None:
     text = rhel.chrony_conf(["10.0.0.1", "time.internal"])
     assert text.splitlines()[1:3] == ["server 10.0.0.1 iburst", "server time.internal iburst"]
+
+
+def test_without_ntp_servers_the_image_chrony_conf_stays(fake_runner: FakeRunner) -> None:
+    root = run_install(fake_runner, "almalinux", extra="")
+    assert (root / "etc/chrony.conf").read_text() == "pool 2.almalinux.pool.ntp.org iburst\n"
+
+
+def test_a_rhel_firewall_is_refused_in_one_line(fake_runner: FakeRunner) -> None:
+    make_rhel_tree(fake_runner.root, "almalinux")
+    install_fixture(fake_runner.root, "install-firewall.yaml")
+    with pytest.raises(StepFailed) as failure:
+        install(Target(fake_runner.root), fake_runner, {}, lambda message: None)
+    assert str(failure.value) == ("step 'ntp' failed: almalinux as a firewall is not supported "
+                                  "(role firewall in install.yaml)")
