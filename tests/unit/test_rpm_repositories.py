@@ -104,6 +104,10 @@ BAD = [
     ("newline in a URL", RPM_YAML.replace("/os/", '/os/\\n[x]'), "repositories.0.baseurl"),
     ("bad repository id", RPM_YAML.replace("id: epel", "id: 'ep el'"), "repositories.1.id"),
     ("bad mirror name", RPM_YAML + "mirrors:\n  Bad-Name: http://h/\n", "mirrors: 'Bad-Name'"),
+    # a "package" that is an option would turn dnf's gpgcheck off
+    ("option as a package", RPM_YAML.replace("packages: [bash]", 'packages: [bash, "--setopt=gpgcheck=0"]'),
+     "packages.1: String should match pattern"),
+    ("option as the kernel", RPM_YAML + 'kernel: "--nogpgcheck"\n', "kernel: String should match pattern"),
 ]
 
 
