@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from metal_images import __version__
+from metal_images.files import atomic_output
 
 INSTALLER_PACKAGE = Path(__file__).resolve().parent / "installer"
 INTERPRETER = "/usr/bin/python3"
@@ -94,11 +95,6 @@ def write_install_sh(root: Path) -> Path:
         # written in sorted order first and zipapp only prepends the interpreter line
         plain = Path(tmp) / "installer.zip"
         _write_zip(plain)
-        partial = root / ".install.sh.tmp"
-        try:
-            zipapp.create_archive(plain, partial, interpreter=INTERPRETER)
-            partial.chmod(0o755)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
+        with atomic_output(target, mode=0o755) as handle:
+            zipapp.create_archive(plain, handle, interpreter=INTERPRETER)
     return target

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from metal_images.cachesync.testing import StoreServer, serve_in_thread
 
 CLI = str(Path(sys.executable).with_name("metal-images"))

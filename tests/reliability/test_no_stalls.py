@@ -18,7 +18,6 @@ from pathlib import Path
 
 import lz4.frame
 import pytest
-
 from metal_images.cachesync.testing import StoreServer, serve_in_thread
 from metal_images.store.sample import make_artifact_set
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from metal_images.artifact import registry
-from metal_images.contract import sample
 from metal_images.contract.report import Report, Result, check_archive
 from metal_images.contract.rules import RULES
-from metal_images.contract.sample import Member, directory, file, hardlink, symlink
+from tests.support import archive_sample as sample
+from tests.support.archive_sample import Member, directory, file, hardlink, symlink
 
 
 def failing(report: Report) -> set[str]:

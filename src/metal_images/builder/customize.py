@@ -20,11 +20,12 @@ from metal_images.builder.cleanup import cleanup, cleanup_inputs, remove_globs
 from metal_images.builder.initramfs import rebuild_initramfs
 from metal_images.builder.overlay import overlay
 from metal_images.builder.reaper import reaped
-from metal_images.builder.stagekey import StageInputs, file_digest, tree_digest
+from metal_images.builder.stagekey import StageInputs, tree_digest
 from metal_images.builder.stagestore import mounts_below
 from metal_images.catalog import ImageSpec
 from metal_images.chroot import chroot_argv, chroot_mounts, policy_rc_d
 from metal_images.errors import MetalImagesError
+from metal_images.files import file_digest
 
 # bump when the way this module turns a spec into a tree changes
 RECIPE = 1

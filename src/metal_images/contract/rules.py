@@ -1,6 +1,7 @@
 """The contract's static rules (metal-stack-contract.md sections 4, 7.2, 7.4 and 8), as a
 registry: one small function per rule with an id and a one-line description, returning
-why it fails (or None). `check` runs them all on the facts of one archive.
+why it fails (a string), `Skip(why)` when it does not apply, or None when it passes.
+`check` runs them all on the facts of one archive.
 
 Severity `error`: metal-hammer, install-go or metal-networker break without it ([H], [I]).
 Severity `warning`: documented conventions and runtime expectations ([D], [S]) and our
@@ -14,9 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from metal_images.artifact.checksums import sidecar_problem
 from metal_images.contract.facts import UNIT_DIRS, ArchiveFacts, normalize
-from metal_images.contract.parsers import (
+from metal_images.imagefiles import (
     DEBIAN_FAMILY,
     KNOWN_OS_IDS,
     RHEL_FAMILY,
@@ -25,11 +25,20 @@ from metal_images.contract.parsers import (
     parse_os_release,
     parse_passwd,
 )
+from metal_images.sidecar import sidecar_problem
 
 Severity = Literal["error", "warning"]
 Status = Literal["pass", "fail", "warn", "skip"]
-Outcome = str | None  # the reason it fails; None = passes
-SKIP = "\0skip"  # prefix of an outcome that means "not applicable"
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A rule's outcome when it does not apply to this archive."""
+
+    reason: str
+
+
+Outcome = str | Skip | None  # why it fails, why it does not apply, or None: it passes
 
 ALLOWED_TYPES = frozenset({"dir", "file", "symlink", "hardlink"})
 PSEUDO_FILESYSTEMS = ("proc", "sys", "dev", "run")
@@ -61,8 +70,8 @@ def rule(
     return register
 
 
-def skip(reason: str) -> str:
-    return SKIP + reason
+def skip(reason: str) -> Skip:
+    return Skip(reason)
 
 
 def _listing(names: list[str]) -> str:
@@ -450,8 +459,8 @@ def evaluate(facts: ArchiveFacts) -> list[tuple[Rule, Status, str]]:
         outcome = item.check(facts)
         if outcome is None:
             results.append((item, "pass", ""))
-        elif outcome.startswith(SKIP):
-            results.append((item, "skip", outcome.removeprefix(SKIP)))
+        elif isinstance(outcome, Skip):
+            results.append((item, "skip", outcome.reason))
         else:
             results.append((item, "fail" if item.severity == "error" else "warn", outcome))
     return results

@@ -16,8 +16,8 @@ from pathlib import Path
 import lz4.frame
 
 from metal_images.artifact import registry
-from metal_images.artifact.checksums import sidecar_text
 from metal_images.contract.rules import required_tools
+from metal_images.sidecar import sidecar_text
 
 KERNEL_VERSION = "6.1.0-99-amd64"
 MTIME = 1_700_000_000
