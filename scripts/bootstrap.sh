@@ -11,6 +11,8 @@ APT_PACKAGES=(
   # build: AlmaLinux/CentOS root trees with dnf --installroot; the tests build, sign
   # (rpmsign, in rpm) and index (createrepo_c) an RPM repository of their own
   dnf rpm createrepo-c
+  # ...whose test image gets a shell (for rpm scriptlets and build steps) from busybox
+  busybox-static
   # Ubuntu suites: mmdebstrap knows jammy from distro-info-data; gpg reads archive keys
   distro-info-data gnupg
   # export/check: the reference tools our output must satisfy

@@ -27,6 +27,7 @@ SYSCTLS = {
     "kernel.printk": "2\t4\t1\t7",
 }
 DEBIAN_FAMILY = ("debian", "ubuntu")
+RHEL_FAMILY = ("almalinux", "centos")
 # ports allowed on the wildcard address: ssh, bgp, FRR mgmtd (upstream's goss list); on
 # firewalls also VXLAN and the two exporters, which listen on [::] as metal-networker runs
 # them (the nftables input chain admits them from the private VRFs only)
@@ -322,9 +323,25 @@ def test_gnu_coreutils_and_sudo(host: Any) -> None:
     assert host.run("sudo -V").stdout.startswith("Sudo version"), "sudo is not the original sudo"
 
 
-@pytest.mark.os_ids("centos", "almalinux")
-def test_sshd_rhel(host: Any) -> None:
-    _service(host, "sshd", running=True)
+# RHEL: sshd (not ssh), chronyd keeps time (there is no systemd-timesyncd), networkd from EPEL
+SERVICES_RHEL = [("sshd", True), ("frr", True), ("lldpd", True), ("systemd-networkd", True),
+                 ("chronyd", True), ("serial-getty@ttyS1", True)]
+
+
+@pytest.mark.os_ids(*RHEL_FAMILY)
+@pytest.mark.parametrize(("name", "running"), SERVICES_RHEL)
+def test_service_rhel(host: Any, name: str, running: bool) -> None:
+    _service(host, name, running=running)
+
+
+@pytest.mark.os_ids(*RHEL_FAMILY)
+def test_chrony_uses_install_yaml_servers(host: Any) -> None:
+    """The installer wrote /etc/chrony.conf from ntp_servers; chronyd uses exactly those."""
+    conf = host.file("/etc/chrony.conf").content_string
+    servers = [line.split()[1] for line in conf.splitlines() if line.startswith("server ")]
+    assert servers, conf
+    sources = host.run("chronyc -n sources").stdout
+    assert all(server in sources for server in servers if server[0].isdigit()), sources
 
 
 @pytest.mark.os_ids(*DEBIAN_FAMILY)
@@ -386,9 +403,10 @@ def test_suricata_logrotate(host: Any) -> None:
 
 @pytest.mark.roles("machine")
 @pytest.mark.os_ids(*DEBIAN_FAMILY, "almalinux")
-def test_ntp_synchronized(host: Any) -> None:
+def test_ntp_synchronized(host: Any, ctx: CheckContext) -> None:
     """Against the switch's SNTP server (ntp_servers in install.yaml); last, so the
     system had the most time to sync (timesyncd backs off when its first tries precede BGP)."""
     def synced() -> bool:
         return "NTPSynchronized=yes" in host.run("timedatectl show -p NTPSynchronized").stdout
-    assert eventually(synced, 240, 10), host.run("timedatectl timesync-status").stdout
+    status = "chronyc -n tracking" if ctx.os_id in RHEL_FAMILY else "timedatectl timesync-status"
+    assert eventually(synced, 240, 10), host.run(status).stdout

@@ -345,6 +345,39 @@ def tools(facts: ArchiveFacts) -> Outcome:
     return f"missing on PATH ({guess_role(facts)}, {os_name}): {', '.join(missing)}" if missing else None
 
 
+INSTALLER_PYTHON = (3, 9)
+
+
+def _python_minor(facts: ArchiveFacts) -> int | None:
+    """The minor version of the image's /usr/bin/python3: its link target, else its stdlib."""
+    entry = facts.resolve("usr/bin/python3")
+    if entry is None:
+        return None
+    named = re.search(r"/python3\.(\d+)$", "/" + entry.name)
+    if named:
+        return int(named.group(1))
+    stdlib = [int(m.group(1)) for e in facts.entries
+              if (m := re.fullmatch(r"usr/lib(?:64)?/python3\.(\d+)/os\.py", e.name))]
+    return max(stdlib) if stdlib else None
+
+
+@rule("installer-python", "/install.sh (a Python zipapp) finds python3 >= 3.9 with PyYAML "
+      "(CentOS 7 has 3.6)")
+def installer_python(facts: ArchiveFacts) -> Outcome:
+    go = facts.by_name.get("install-go")
+    if (go is not None and go.type in ("file", "hardlink")) or not facts.exists("install.sh"):
+        return skip("no /install.sh (install-go needs no Python)")
+    minor = _python_minor(facts)
+    if minor is None:
+        return "/usr/bin/python3 missing (or of unknown version): /install.sh runs with it"
+    if (3, minor) < INSTALLER_PYTHON:
+        return f"/usr/bin/python3 is 3.{minor}; /install.sh needs 3.{INSTALLER_PYTHON[1]} or newer"
+    yaml_module = re.compile(r"usr/lib(?:64)?/python3(?:\.\d+)?/(?:site|dist)-packages/yaml/__init__\.py")
+    if not any(yaml_module.fullmatch(e.name) for e in facts.entries):
+        return "PyYAML missing (no site-packages/yaml or dist-packages/yaml): /install.sh imports it"
+    return None
+
+
 @rule("uid-1000-free", "uid 1000 is free (or already `metal`): install-go creates metal with it")
 def uid_1000_free(facts: ArchiveFacts) -> Outcome:
     text = facts.text("etc/passwd")
@@ -380,6 +413,9 @@ def services(facts: ArchiveFacts) -> Outcome:
     if os_name not in RHEL_FAMILY:
         wanted += [("frr.service",), ("lldpd.service",), ("systemd-networkd.service",),
                    ("serial-getty@ttyS1.service",), ("watchdog.service",)]
+    else:  # RHEL keeps time with chronyd (no systemd-timesyncd); networkd comes from EPEL
+        wanted += [("frr.service",), ("lldpd.service",), ("systemd-networkd.service",),
+                   ("chronyd.service",)]
     problems = [f"{'|'.join(w)} not enabled" for w in wanted if not enabled.intersection(w)]
     default = facts.by_name.get("etc/systemd/system/default.target")
     if default is None or not default.linkname.endswith("multi-user.target"):
