@@ -15,9 +15,9 @@ import pytest
 from metal_images.artifact.registry import MD5, SBOM
 from metal_images.cachesync.metrics import CacheMetrics
 from metal_images.cachesync.server import make_app
-from metal_images.cachesync.testing import serve_in_thread
-from metal_images.serve.testing import serve_process
-from metal_images.store.sample import make_artifact_set
+from tests.support.serve_process import serve_process
+from tests.support.store_sample import make_artifact_set
+from tests.support.store_servers import serve_in_thread
 
 HOSTILE = "<img/src=x/onerror=document.title='pwned'>"
 OLD = {"bash": "5.2.15-2", "linux-image-6.1.0-18-amd64": "6.1.76-1", "openssl": "3.0.11-1",

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from metal_images.checks.runner import CheckResult
-from metal_images.store.sample import make_artifact_set
 from metal_images.vm import harness
+from tests.support.store_sample import make_artifact_set
 
 CLI = str(Path(sys.executable).with_name("metal-images"))
 PACKAGES_OLD = {"bash": "5.2.15-2", "linux-image-amd64": "6.1.76-1", "openssl": "3.0.11-1"}

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from metal_images.store.sample import make_artifact_set
+from tests.support.store_sample import make_artifact_set
 
 CLI = str(Path(sys.executable).with_name("metal-images"))
 

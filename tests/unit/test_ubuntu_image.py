@@ -11,7 +11,10 @@ from metal_images.catalog import Catalog, ImageSpec
 
 IMAGES = Path(__file__).resolve().parents[2] / "images"
 # Debian packages Ubuntu 22.04 has under another name or not at all: {debian: ubuntu or None}
-NOT_ON_UBUNTU: dict[str, str | None] = {}
+NOT_ON_UBUNTU: dict[str, str | None] = {
+    # Ubuntu's kernel depends on linux-firmware, which carries the E810 DDP package
+    "firmware-misc-nonfree": None,
+}
 ARCHIVE_HOST = re.compile(r"\b[\w.-]*(ubuntu\.com|debian\.org|debian\.net)\b")
 
 

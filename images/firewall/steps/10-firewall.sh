@@ -73,3 +73,8 @@ if [ -f /etc/systemd/system/nftables-exporter.service ]; then
   systemctl enable nftables-exporter.service
 fi
 mkdir -p /etc/firewall-controller /etc/droptailer-client
+
+# the ubuntu image switches iptables to the legacy backend for Kubernetes workers; the
+# firewall filters with nftables, so anything calling iptables here uses nft as well
+update-alternatives --set iptables /usr/sbin/iptables-nft
+update-alternatives --set ip6tables /usr/sbin/ip6tables-nft

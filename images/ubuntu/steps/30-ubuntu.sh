@@ -16,31 +16,7 @@ if [ -n "$holder" ]; then
   exit 1
 fi
 
-# Networking is systemd-networkd, written by the installer: no netplan, no DHCP client.
-# cloud-init depends on both, so a stand-in package takes their place in dpkg's books
-# (apt stays consistent for images built on this one) and the real ones go.
-standin=/tmp/metal-ubuntu-standin
-mkdir -p "$standin/DEBIAN"
-cat > "$standin/DEBIAN/control" <<CONTROL
-Package: metal-network-standin
-Version: 1.0
-Architecture: all
-Maintainer: metal-images <root@localhost>
-Provides: netplan.io, isc-dhcp-client
-Conflicts: netplan.io, isc-dhcp-client
-Replaces: netplan.io, isc-dhcp-client
-Description: stand-in for netplan.io and isc-dhcp-client on metal-stack images
- metal-stack configures the network with systemd-networkd; this package satisfies
- the dependencies of cloud-init without installing netplan or a DHCP client.
-CONTROL
-dpkg-deb --build --root-owner-group "$standin" /tmp/metal-network-standin.deb >/dev/null
-apt-get install -y -q --no-install-recommends /tmp/metal-network-standin.deb
-apt-get autoremove -y -q --purge
-dpkg --purge netplan.io isc-dhcp-client >/dev/null 2>&1 || true
-rm -rf "$standin" /tmp/metal-network-standin.deb
-rm -rf /etc/netplan
-# networking.service (ifupdown) calls dhclient; it must find one that does nothing
-ln -sf /bin/true /usr/sbin/dhclient
+# (no netplan and no DHCP client: the shared step 40-network-standin.sh)
 
 # systemd-resolved as upstream: static servers, no LLMNR (the installer writes resolv.conf)
 mkdir -p /etc/systemd/resolved.conf.d

@@ -34,6 +34,8 @@ class CheckContext:
     switch_vty: str                # vtysh --vty_socket of the switch
     private_vrf: str = ""          # firewall: the tenant network's VRF device, e.g. vrf3981
     private_ip: str = ""           # firewall: its address in that network
+    machine_uuid: str = ""         # install.yaml machineuuid: the LLDP System Name
+    install_timestamp: str = ""    # install.yaml timestamp: in the LLDP System Description
     userdata_files: list[ExpectedFile] = field(default_factory=list)
     userdata_units: list[str] = field(default_factory=list)
 

@@ -6,8 +6,8 @@ them all in one batched SSH command (root ones through one sudo with the console
 and each test asserts on the results. Each test is one named check in the report. A check
 that upstream runs against the internet runs against the switch's test endpoint here.
 
-To add checks in a module of your own, name it `checks/properties_<topic>.py`, give it a
-`PROBES` list and tests taking `facts` (see facts.py); runner.py collects it after this one.
+To add checks in a module of your own, give it a `PROBES` list and tests taking `facts`
+(see facts.py), and add it to runner.CHECK_MODULES (after this module, which settles).
 """
 
 from __future__ import annotations
@@ -33,9 +33,12 @@ SYSCTLS = {
     "kernel.printk": "2\t4\t1\t7",
 }
 DEBIAN_FAMILY = ("debian", "ubuntu")
-# ports allowed on the wildcard address: ssh, bgp, FRR mgmtd (upstream's goss list)
+RHEL_FAMILY = ("almalinux", "centos")
+# ports allowed on the wildcard address: ssh, bgp, FRR mgmtd (upstream's goss list); on
+# firewalls also VXLAN and the two exporters, which listen on [::] as metal-networker runs
+# them (the nftables input chain admits them from the private VRFs only)
 ALLOWED_PORTS = {"machine": {22, 179, 2623}, "firewall": {22, 179, 2623, 4789}}
-ALLOWED_PORTS_V6 = {"machine": {22, 179, 2623}, "firewall": {22, 179, 2623, 4789, 9630}}
+ALLOWED_PORTS_V6 = {"machine": {22, 179, 2623}, "firewall": {22, 179, 2623, 4789, 9100, 9630}}
 
 
 
@@ -45,6 +48,10 @@ SERVICES_MACHINE = [("containerd", True)]
 SERVICES_FIREWALL = [("chrony@vrf104009", True), ("suricata", True), ("suricata-update", False),
                      ("nftables", True), ("firewall-controller", False), ("droptailer", False),
                      ("node-exporter", True)]
+# RHEL: sshd (not ssh), chronyd keeps time (there is no systemd-timesyncd), networkd from EPEL
+SERVICES_RHEL = [("sshd", True), ("frr", True), ("lldpd", True), ("systemd-networkd", True),
+                 ("chronyd", True), ("serial-getty@ttyS1", True)]
+HOST_KEYS = ("ed25519", "rsa", "ecdsa")
 NOT_STARTED = ("starting", "initializing")
 
 
@@ -79,6 +86,11 @@ def _sudo_id(ctx: CheckContext) -> str:
 
 def _dns_lookup(ctx: CheckContext) -> str:
     return f"getent hosts {shlex.quote(ctx.dns_name)}"
+
+
+def _ntp_status(ctx: CheckContext) -> str:
+    status = "chronyc -n tracking" if ctx.os_id in RHEL_FAMILY else "timedatectl timesync-status"
+    return f"timedatectl show -p NTPSynchronized; {status}"
 
 
 PROBES = [
@@ -118,7 +130,24 @@ PROBES = [
     *(p for name, _ in SERVICES_MACHINE
       for p in service_probes(name, roles=("machine",), os_ids=DEBIAN_FAMILY)),
     *(p for name, _ in SERVICES_FIREWALL for p in service_probes(name, roles=("firewall",))),
-    *service_probes("sshd", os_ids=("centos", "almalinux")),
+    *(p for name, _ in SERVICES_RHEL for p in service_probes(name, os_ids=RHEL_FAMILY)),
+    # what differs between releases
+    probe("ssh_socket", "systemctl is-active ssh.socket", os_ids=DEBIAN_FAMILY),
+    probe("sshd_started", "systemctl show --timestamp=unix -P ExecMainStartTimestamp ssh.service",
+          os_ids=DEBIAN_FAMILY),
+    *(probe(f"host_key:{kind}", f"stat -c %Y /etc/ssh/ssh_host_{kind}_key.pub", os_ids=DEBIAN_FAMILY)
+      for kind in HOST_KEYS),
+    probe("mgmtd_present", "test -x /usr/lib/frr/mgmtd", root=True, os_ids=DEBIAN_FAMILY),
+    probe("mgmtd_running", "pgrep -x mgmtd", root=True, os_ids=DEBIAN_FAMILY),
+    probe("frr_lib_owner", "stat -c %U /var/lib/frr", root=True, os_ids=DEBIAN_FAMILY),
+    probe("tmp_mount_wanted", "test -e /usr/lib/systemd/system/local-fs.target.wants/tmp.mount",
+          os_ids=DEBIAN_FAMILY),
+    probe("tmp_fstype", "findmnt -n -o FSTYPE /tmp", os_ids=DEBIAN_FAMILY),
+    probe("tmp_mode", "stat -c %a /tmp", os_ids=DEBIAN_FAMILY),
+    probe("ls_version", "ls --version", os_ids=DEBIAN_FAMILY),
+    probe("sudo_version", "sudo -V", os_ids=DEBIAN_FAMILY),
+    file_probe("chrony_conf", "/etc/chrony.conf", os_ids=RHEL_FAMILY),
+    probe("chrony_sources", "chronyc -n sources", os_ids=RHEL_FAMILY),
     probe("timers", "systemctl list-timers --all --no-pager", os_ids=DEBIAN_FAMILY),
     _userdata_probes,
     probe("nftables_rules", "cat /etc/nftables/rules", root=True, roles=("firewall",)),
@@ -129,7 +158,7 @@ PROBES = [
     file_probe("suricata_logrotate", "/etc/logrotate.d/suricata", roles=("firewall",)),
     # last in the report; waited for after the rest, so timesyncd had the most time to sync
     # (it backs off when its first tries precede BGP)
-    probe("ntp", "timedatectl show -p NTPSynchronized; timedatectl timesync-status", timeout=240,
+    probe("ntp", _ntp_status, timeout=240,
           interval=10, ready=lambda r: "NTPSynchronized=yes" in r.stdout,
           roles=("machine",), os_ids=(*DEBIAN_FAMILY, "almalinux")),
 ]
@@ -371,9 +400,62 @@ def test_firewall_service(facts: Facts, name: str, running: bool) -> None:
     _service(facts, name, running=running)
 
 
-@pytest.mark.os_ids("centos", "almalinux")
-def test_sshd_rhel(facts: Facts) -> None:
-    _service(facts, "sshd", running=True)
+# --- what differs between releases (docs/build.md, "Releases of a family") ---------------------
+
+@pytest.mark.os_ids(*DEBIAN_FAMILY)
+def test_sshd_from_ssh_service_after_host_keys(facts: Facts) -> None:
+    """Every release serves SSH from ssh.service (not noble's and later's ssh.socket), and
+    the per-machine host keys were made before sshd started."""
+    assert facts["ssh_socket"].stdout.strip() != "active", "ssh.socket is active"
+    out = facts["sshd_started"].stdout.strip()
+    assert out.startswith("@"), f"ssh.service has no ExecMainStartTimestamp: {out!r}"
+    started = int(out[1:])
+    for kind in HOST_KEYS:
+        key = facts[f"host_key:{kind}"]
+        assert key.ok, f"no {kind} host key"
+        assert int(key.stdout) <= started + 1, f"the {kind} host key is newer than sshd"
+
+
+@pytest.mark.os_ids(*DEBIAN_FAMILY)
+def test_frr_mgmtd_where_frr_has_one(facts: Facts) -> None:
+    """FRR 10 (Debian 13, Ubuntu 26.04) always runs mgmtd, which needs /var/lib/frr."""
+    if not facts["mgmtd_present"].ok:
+        pytest.skip("this FRR has no mgmtd")
+    assert facts["mgmtd_running"].ok, "mgmtd is not running"
+    owner = _root_output(facts, "frr_lib_owner", "stat -c %U /var/lib/frr").strip()
+    assert owner == "frr", f"/var/lib/frr belongs to {owner}"
+
+
+@pytest.mark.os_ids(*DEBIAN_FAMILY)
+def test_tmp_as_the_release_mounts_it(facts: Facts) -> None:
+    """/tmp is a tmpfs where the release's systemd mounts one (Debian 13), else on /."""
+    wants_tmpfs = facts["tmp_mount_wanted"].ok
+    fstype = facts["tmp_fstype"].stdout.strip()
+    assert fstype == ("tmpfs" if wants_tmpfs else ""), f"/tmp: {fstype or 'on /'}"
+    assert facts["tmp_mode"].stdout.strip() == "1777"
+
+
+@pytest.mark.os_ids(*DEBIAN_FAMILY)
+def test_gnu_coreutils_and_sudo(facts: Facts) -> None:
+    """Our choice on every release (Ubuntu 26.04 defaults to the Rust ones)."""
+    assert "GNU coreutils" in facts["ls_version"].stdout
+    assert facts["sudo_version"].stdout.startswith("Sudo version"), "sudo is not the original sudo"
+
+
+@pytest.mark.os_ids(*RHEL_FAMILY)
+@pytest.mark.parametrize(("name", "running"), SERVICES_RHEL)
+def test_service_rhel(facts: Facts, name: str, running: bool) -> None:
+    _service(facts, name, running=running)
+
+
+@pytest.mark.os_ids(*RHEL_FAMILY)
+def test_chrony_uses_install_yaml_servers(facts: Facts) -> None:
+    """The installer wrote /etc/chrony.conf from ntp_servers; chronyd uses exactly those."""
+    conf = facts.file("chrony_conf").content
+    servers = [line.split()[1] for line in conf.splitlines() if line.startswith("server ")]
+    assert servers, conf
+    sources = facts["chrony_sources"].stdout
+    assert all(server in sources for server in servers if server[0].isdigit()), sources
 
 
 @pytest.mark.os_ids(*DEBIAN_FAMILY)
@@ -410,7 +492,8 @@ def test_nftables_forward_policy_drop(facts: Facts) -> None:
 @pytest.mark.roles("firewall")
 def test_node_exporter_serves_in_private_vrf(facts: Facts, ctx: CheckContext) -> None:
     """The cluster's monitoring scrapes the firewall in the tenant network: the exporter
-    answers there, inside the VRF, and nowhere on the wildcard address."""
+    answers there, inside the VRF (its socket outside any VRF accepts VRF traffic:
+    tcp_l3mdev_accept; nftables decides who may connect)."""
     fetched = facts["exporter_metrics"]
     url = f"http://{ctx.private_ip}:9100/metrics"
     assert "node_exporter_build_info" in fetched.stdout, \

@@ -16,8 +16,9 @@ from metal_images.errors import MetalImagesError
 
 from .context import CheckContext
 
-# properties.py first (it waits for a settled system), then every properties_<topic>.py
-CHECK_MODULES = sorted(Path(__file__).resolve().parent.glob("properties*.py"))
+HERE = Path(__file__).resolve().parent
+# the check modules, in the order they run (properties.py settles the boot first)
+CHECK_MODULES = (HERE / "properties.py", HERE / "shipped.py", HERE / "routing.py", HERE / "nft_ruleset.py")
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def run_checks(ctx: CheckContext, *, address: str, ssh_config: Path, key: Path,
     context_file = ctx.save(out / "check-context.json")
     collector = _Collector(f"ssh://{address}")
     args = [
-        *map(str, CHECK_MODULES), "-p", "metal_images.checks.plugin", "-p", "no:cacheprovider",
+        *(str(m) for m in CHECK_MODULES), "-p", "metal_images.checks.plugin", "-p", "no:cacheprovider",
         "-c", os.devnull, "--rootdir", str(out), "-q", "-rN", "--tb=short",
         f"--hosts=ssh://{address}", f"--ssh-config={ssh_config}", f"--ssh-identity-file={key}",
         f"--metal-context={context_file}", f"--junitxml={out / 'junit.xml'}",

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from metal_images import paths, ui
 from metal_images.artifact import registry
-from metal_images.artifact.channel import STABLE, image_dir, validate_channel
 from metal_images.artifact.exporter import (
     DEFAULT_LEVEL,
     ImageIdentity,
@@ -19,13 +19,16 @@ from metal_images.artifact.exporter import (
 )
 from metal_images.artifact.lz4frame import MAX_LEVEL, MIN_LEVEL
 from metal_images.artifact.promote import check_candidate, promote
+from metal_images.cachesync.sizes import parse_size
 from metal_images.catalog import load_catalog
+from metal_images.contract.reader import URL_RULE
 from metal_images.contract.report import check_archive
 from metal_images.errors import ConfigError
+from metal_images.identity import STABLE, Channel, ImageRef
 
 
-def _channel(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    return validate_channel(value)
+def _channel(_ctx: click.Context, _param: click.Parameter, value: str) -> Channel:
+    return Channel.parse(value)
 
 
 @click.command("export")
@@ -43,7 +46,7 @@ def _channel(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 @click.option("--from-candidate", "candidate_root", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Promote the files exported (and tested) under this store root "
                                  "instead of exporting again; they must be of the current build.")
-def export(name: str, channel: str, output: Path | None, level: int, threads: int | None,
+def export(name: str, channel: Channel, output: Path | None, level: int, threads: int | None,
            rootfs: Path | None, candidate_root: Path | None) -> None:
     """Write images/<channel>/<os>/<version>/ from the built tree of image NAME.
 
@@ -63,18 +66,18 @@ def export(name: str, channel: str, output: Path | None, level: int, threads: in
     exports of the same tree are byte-identical.
     """
     spec = load_catalog().get(name)
+    ref = ImageRef.make(channel, spec.name, spec.version)
     if candidate_root is not None:
         if rootfs is not None:
             raise ConfigError("export: --from-candidate promotes files; it takes no --rootfs")
-        _promote(spec.family, ImageIdentity(spec.family, spec.name, spec.version, channel),
-                 image_dir(candidate_root, channel, spec.name, spec.version),
-                 image_dir(output or paths.output_dir(), channel, spec.name, spec.version))
+        _promote(spec.family, ImageIdentity.of(spec.family, ref), ref.directory(candidate_root),
+                 ref.directory(output or paths.output_dir()))
         return
     root = rootfs or paths.rootfs_dir(spec.family)
     if not root.is_dir():
         raise ConfigError(f"{name} is not built: {root} does not exist (run `metal-images build {name}`)")
-    target = image_dir(output or paths.output_dir(), channel, spec.name, spec.version)
-    identity = ImageIdentity(spec.family, spec.name, spec.version, channel)
+    target = ref.directory(output or paths.output_dir())
+    identity = ImageIdentity.of(spec.family, ref)
     with ui.step(f"export {name} -> {target}"):
         result = export_tree(root, target, identity, level=level, threads=threads or default_threads(),
                              build_state=load_build_state(spec.family))
@@ -100,18 +103,26 @@ def _promote(family: str, identity: ImageIdentity, candidate: Path, target: Path
 @click.option("--role", type=click.Choice(["machine", "firewall"]), default=None,
               help="Which tool set to require [default: guessed from the image].")
 @click.option("--strict", is_flag=True, help="Warnings and skipped rules fail too.")
-def check(source: str, as_json: bool, role: str | None, strict: bool) -> None:
+@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=URL_RULE.deadline,
+              show_default=True, help="A URL: seconds for the whole check before it gives up.")
+@click.option("--min-speed", default="64K", show_default=True,
+              help="A URL: give up when it averages less than this per second over 30 s (0: no minimum).")
+def check(source: str, as_json: bool, role: str | None, strict: bool, deadline: float,
+          min_speed: str) -> None:
     """Check an img.tar.lz4 (file or http(s) URL) against the metal-stack contract.
 
     One streaming pass (a URL is never saved to disk) collects what the rules need; the
-    .md5/.sha256/.sha512 sidecars are read beside it. Exit code 0 only if no rule fails
-    (with --strict: only if every rule passes). Warnings are conventions, not breakage.
+    .md5/.sha256/.sha512 sidecars are read beside it (at most 64 KiB each). Exit code 0
+    only if no rule fails (with --strict: only if every rule passes). Warnings are
+    conventions, not breakage. A URL that trickles or runs past --deadline, and a broken
+    LZ4 frame, end the download.
     """
-    report = check_archive(source, role=role)
+    rule = replace(URL_RULE, min_rate=parse_size(min_speed, what="--min-speed"), deadline=deadline)
+    report = check_archive(source, role=role, rule=rule)
     if as_json:
         click.echo(json.dumps(report.as_dict(strict=strict), indent=2))
     else:
-        report.render(ui.out)
+        report.render(ui.stdout_console(soft_wrap=False))
     raise SystemExit(0 if report.ok(strict=strict) else 1)
 
 

@@ -12,6 +12,7 @@ from typing import List, Optional, Tuple
 
 import yaml
 
+from . import rhel
 from .context import Context
 from .errors import InstallError
 
@@ -67,7 +68,8 @@ def cmdline(ctx: Context) -> str:
         "net.ifnames=0",
         "biosdevname=0",
         "nvme_core.io_timeout=300",
-        "systemd.unified_cgroup_hierarchy=0",
+        # no systemd.unified_cgroup_hierarchy=0: cgroup v2, as upstream since January 2025
+        # (systemd >= 256 and recent kubelets refuse cgroup v1)
     ]
     if config.raidenabled:
         uuid = md_uuid(ctx, config.root_uuid)
@@ -139,6 +141,9 @@ def raid(ctx: Context) -> None:
     if ctx.osinfo.debian_family:
         ctx.target.mkdir("/var/lib/initramfs-tools", 0o755)
         ctx.run(["update-initramfs", "-u"], timeout=900)
+    else:
+        kernel, _ = find_kernel(ctx)
+        rhel.rebuild_initramfs_for_raid(ctx, kernel.rsplit("/vmlinuz-", 1)[1])
     if ctx.from_ci:
         ctx.log("INSTALL_FROM_CI=true: no UEFI boot entries")
         return

@@ -12,6 +12,9 @@ from .errors import InstallError
 from .osinfo import OSInfo
 from .target import Target
 
+# metal-hammer writes it; it stays on disk (upstream's go-lldpd reads it at every start)
+INSTALL_YAML = "/etc/metal/install.yaml"
+
 if TYPE_CHECKING:  # typing.Unpack is 3.11+; the installer also runs on 3.9
     from typing import Unpack
 

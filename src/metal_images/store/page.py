@@ -17,8 +17,8 @@ from urllib.parse import quote
 
 from metal_images.artifact.registry import IMAGE, MD5, PACKAGES, SBOM, SHA256
 from metal_images.errors import MetalImagesError
+from metal_images.identity import PULL_REQUESTS, STORE_ROOT, Channel, ImageRef
 from metal_images.store.backend import Backend
-from metal_images.store.layout import ROOT, Channel, ImageRef, parse_channel
 from metal_images.store.listing import StoredSet, list_sets
 from metal_images.store.packages import PackageDiff, diff_packages, parse_packages
 
@@ -30,12 +30,13 @@ def page_for_path(path: str) -> tuple[bool, Channel | None]:
     """Is the request path a store page, and of which channel: `/` and `/metal-os/` are the
     page of every channel (None), `/metal-os/<channel>/` that channel's; others are no page."""
     parts = [p for p in path.split("/") if p]
-    if not parts or parts == [ROOT]:
+    if not parts or parts == [STORE_ROOT]:
         return True, None
-    if parts[0] != ROOT or len(parts) not in (2, 3) or (len(parts) == 3 and parts[1] != "pull_requests"):
+    nested_ok = len(parts) == 2 or (len(parts) == 3 and parts[1] == PULL_REQUESTS)
+    if parts[0] != STORE_ROOT or not nested_ok:
         return False, None
     try:
-        return True, parse_channel("/".join(parts[1:]))
+        return True, Channel.parse("/".join(parts[1:]))
     except MetalImagesError:
         return False, None
 

@@ -21,6 +21,7 @@ from metal_images import ui
 from metal_images.checks.context import CheckContext
 from metal_images.checks.runner import CheckResult, run_checks
 from metal_images.checks.userdata import expectations
+from metal_images.files import atomic_write
 from metal_images.hammer import emulate, inputs, pull
 from metal_images.signals import interruptible
 
@@ -107,6 +108,8 @@ def run_test(artifact: str, out: Path, options: TestOptions) -> TestReport:
                     endpoint_url=f"http://{switch.ENDPOINT_NAME}/", endpoint_text=switch.ENDPOINT_TEXT,
                     switch_namespace=vm.switch.namespace, switch_vty=str(vm.switch.state),
                     private_vrf=private_vrf, private_ip=private_ip,
+                    machine_uuid=str(installed.config.get("machineuuid", "")),
+                    install_timestamp=str(installed.config.get("timestamp", "")),
                     userdata_files=files, userdata_units=units)
                 with _phase(report, "checks", "property checks (pytest-testinfra over SSH)"):
                     report.results = run_checks(ctx, address=vm.ssh.address, ssh_config=vm.ssh.config,
@@ -155,16 +158,14 @@ def summary_table(report: TestReport) -> Table:
 
 
 def write_report(report: TestReport) -> None:
-    file_console = Console(record=True, width=160, file=open("/dev/null", "w"))  # noqa: SIM115
+    file_console = Console(record=True, width=160, markup=False, file=open("/dev/null", "w"))  # noqa: SIM115
     file_console.print(summary_table(report))
     (report.out / "summary.txt").write_text(file_console.export_text())
     passed = sum(r.outcome == "passed" for r in report.results)
     data = {"accel": report.accel, "phases_seconds": report.phases, "checks": len(report.results),
             "passed": passed, "failed": len(report.results) - passed,
             "results": [asdict(r) for r in report.results]}
-    partial = report.out / ".phases.json.tmp"
-    partial.write_text(json.dumps(data, indent=2) + "\n")
-    partial.replace(report.out / "phases.json")
+    atomic_write(report.out / "phases.json", json.dumps(data, indent=2) + "\n")
 
 
 def default_install_yaml(role: str) -> Path:
