@@ -26,7 +26,10 @@ be quoted (shlex.quote) by the command's callable.
 from __future__ import annotations
 
 import base64
+import binascii
+import io
 import shlex
+import tarfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -134,18 +137,21 @@ class Facts:
 
 
 # --- the batch script ------------------------------------------------------------------------
-# Each probe prints one line: `<index> <rc> :<base64 stdout> :<base64 stderr>` (the colons keep
-# empty output a field). The root probes run as one more probe whose stdout holds their lines.
+# Each probe leaves <key>.o, <key>.e and <key>.rc in a temporary folder; at the end the folder
+# goes out as one base64 tar. Per probe that is `sh -c` and the command, nothing more: under
+# TCG every process costs, and per-probe framing (base64 of each output) tripled them. The
+# root probes run as one more probe, whose stdout is their own base64 tar.
 
 _PRELUDE = (
     '_d=$(mktemp -d) || exit 97; trap \'rm -rf "$_d"\' EXIT; '
-    '_p() { sh -c "$2" </dev/null >"$_d/o" 2>"$_d/e"; _rc=$?; '
-    'printf \'%s %s :%s :%s\\n\' "$1" "$_rc" "$(base64 -w0 <"$_d/o")" "$(base64 -w0 <"$_d/e")"; }\n'
+    '_p() { sh -c "$2" </dev/null >"$_d/$1.o" 2>"$_d/$1.e"; echo $? >"$_d/$1.rc"; }\n'
 )
+_EPILOGUE = 'cd "$_d" && tar -cf - . | base64 -w0\n'
 
 
 def _script(commands: Sequence[tuple[str, str]]) -> str:
-    return _PRELUDE + "".join(f"_p {shlex.quote(key)} {shlex.quote(cmd)}\n" for key, cmd in commands)
+    body = "".join(f"_p {shlex.quote(key)} {shlex.quote(cmd)}\n" for key, cmd in commands)
+    return _PRELUDE + body + _EPILOGUE
 
 
 def batch_script(probes: Sequence[Probe], ctx: CheckContext) -> str:
@@ -159,25 +165,38 @@ def batch_script(probes: Sequence[Probe], ctx: CheckContext) -> str:
     return _script(user)
 
 
-def _decode(field: str) -> str:
-    return base64.b64decode(field.removeprefix(":")).decode("utf-8", "replace")
+def _files(output: str) -> dict[str, str]:
+    """name -> text of the files in a batch's base64 tar (empty when there is none)."""
+    files: dict[str, str] = {}
+    try:
+        raw = base64.b64decode(output.strip(), validate=True)
+        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as archive:
+            for member in archive.getmembers():
+                handle = archive.extractfile(member) if member.isfile() else None
+                if handle is not None:
+                    files[member.name.removeprefix("./")] = handle.read().decode("utf-8", "replace")
+    except (binascii.Error, tarfile.TarError):
+        return {}
+    return files
 
 
-def _lines(output: str) -> dict[str, Result]:
-    by_key: dict[str, Result] = {}
-    for line in output.splitlines():
-        parts = line.split(" ")
-        if len(parts) == 4 and parts[1].lstrip("-").isdigit():
-            by_key[parts[0]] = Result(int(parts[1]), _decode(parts[2]), _decode(parts[3]))
-    return by_key
+def _results(output: str) -> dict[str, Result]:
+    """key -> Result of every probe that finished (its .rc was written)."""
+    files = _files(output)
+    results: dict[str, Result] = {}
+    for name, text in files.items():
+        key = name.removesuffix(".rc")
+        if name.endswith(".rc") and text.strip().lstrip("-").isdigit():
+            results[key] = Result(int(text), files.get(key + ".o", ""), files.get(key + ".e", ""))
+    return results
 
 
 def parse_batch(output: str, probes: Sequence[Probe]) -> dict[str, Result]:
     """The results by probe name; a probe without a line (its batch died) is an error."""
-    by_key = _lines(output)
+    by_key = _results(output)
     root = by_key.pop(ROOT_BATCH, None)
     if root is not None:
-        by_key.update(_lines(root.stdout))
+        by_key.update(_results(root.stdout))
     missing = [p.name for i, p in enumerate(probes) if str(i) not in by_key]
     if missing:
         why = f"sudo exited {root.rc}: {root.stderr.strip()}" if root is not None and not root.ok else \

@@ -77,7 +77,8 @@ PROBES = [
     # both files come from nvme-hostid.service at first boot: read together, wait for them
     probe("nvme_ids", 'printf \'%s\\n%s\\n\' "$(cat /etc/nvme/hostnqn)" "$(cat /etc/nvme/hostid)"',
           ready=_nvme_ready, timeout=60, **ROOT_DEBIAN),
-    probe("iptables_version", "iptables --version", roles=("machine",), os_ids=DEBIAN_FAMILY),
+    # as root: iptables lives in /usr/sbin, outside metal's PATH (sudo's secure_path has it)
+    probe("iptables_version", "iptables --version", root=True, roles=("machine",), os_ids=DEBIAN_FAMILY),
     probe("watchdog_state", "cat /sys/class/watchdog/watchdog0/state", os_ids=DEBIAN_FAMILY, timeout=60,
           ready=lambda r: r.stdout.strip() == "active"),
     probe("watchdog_timeout", "cat /sys/class/watchdog/watchdog0/timeout", os_ids=DEBIAN_FAMILY),
