@@ -45,13 +45,13 @@ class Cli(click.Group):
         try:
             return super().invoke(ctx)
         except MetalImagesError as exc:
-            ui.console.print(f"[red]error:[/red] {exc.message}", markup=True, highlight=False)
+            ui.error(exc.message)
             if exc.detail:
                 ui.console.print("--- last lines of output ---", style="dim")
-                ui.console.print(exc.detail, markup=False, highlight=False)
+                ui.console.print(exc.detail)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            ui.console.print("[red]interrupted[/red] (everything set up was torn down)")
+            ui.console.print(ui.labelled("interrupted", "red", " (everything set up was torn down)"))
             sys.exit(130)
 
 

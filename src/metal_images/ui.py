@@ -3,6 +3,11 @@
 `with step("bootstrap"):` prints `==> bootstrap`, indents what happens inside and ends
 with `<== bootstrap 12.3s` (or `!!! bootstrap failed after 4.0s`). `--verbose` makes the
 command runner stream output; `--quiet` hides step lines.
+
+Every message is printed verbatim: the console never reads Rich markup, so a key, URL or
+address in a message (`[/x]`, `[fd00::1]`) is shown as typed instead of being eaten or
+crashing the print. Styles come from `Text` pieces built here (`labelled`), never from
+brackets inside strings.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.text import Text
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -27,27 +33,48 @@ class Settings:
 
 
 settings = Settings()
-console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 _depth = 0
+
+
+def stdout_console(*, soft_wrap: bool = True) -> Console:
+    """A console for results on stdout; like `console`, it prints text verbatim."""
+    return Console(highlight=False, soft_wrap=soft_wrap, markup=False)
 
 
 def _indent() -> str:
     return "  " * _depth
 
 
+def labelled(label: str, style: str, message: str = "") -> Text:
+    """`label` in `style`, then `message` exactly as given (brackets and all)."""
+    return Text.assemble((label, style), message)
+
+
 def info(message: str) -> None:
     if not settings.quiet:
-        console.print(f"{_indent()}{message}", markup=False)
+        console.print(f"{_indent()}{message}")
 
 
 def warn(message: str) -> None:
-    console.print(f"{_indent()}[yellow]warning:[/yellow] {message}")
+    console.print(labelled(f"{_indent()}warning:", "yellow", f" {one_line(message)}"))
+
+
+def one_line(message: str) -> str:
+    """`message` with control characters escaped (`\\n`, `\\x1b`): user text that holds a
+    newline or a terminal escape cannot split the line or repaint the terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message)
+
+
+def error(message: str) -> None:
+    """The one `error:` line of a failed command."""
+    console.print(labelled("error:", "red", f" {one_line(message)}"))
 
 
 def detail(message: str) -> None:
     """A line shown only with --verbose."""
     if settings.verbose:
-        console.print(f"{_indent()}  {message}", markup=False, style="dim")
+        console.print(f"{_indent()}  {message}", style="dim")
 
 
 def format_duration(seconds: float) -> str:
@@ -63,19 +90,19 @@ def step(title: str) -> Iterator[None]:
     global _depth
     started = time.monotonic()
     if not settings.quiet:
-        console.print(f"{_indent()}[bold]==>[/bold] {title}")
+        console.print(labelled(f"{_indent()}==>", "bold", f" {title}"))
     _depth += 1
     try:
         yield
     except BaseException:
         _depth -= 1
         elapsed = format_duration(time.monotonic() - started)
-        console.print(f"{_indent()}[red]!!![/red] {title} failed after {elapsed}")
+        console.print(labelled(f"{_indent()}!!!", "red", f" {title} failed after {elapsed}"))
         raise
     _depth -= 1
     if not settings.quiet:
         elapsed = format_duration(time.monotonic() - started)
-        console.print(f"{_indent()}[green]<==[/green] {title} [dim]{elapsed}[/dim]")
+        console.print(Text.assemble((f"{_indent()}<==", "green"), f" {title} ", (elapsed, "dim")))
 
 
 def is_interactive() -> bool:

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from metal_images.cachesync.download import ChecksumMismatch, download_verified, parse_md5, write_text_atomic
+from metal_images.cachesync.download import ChecksumMismatch, download_verified, write_text_atomic
 from metal_images.cachesync.layout import CacheLayout, index_cache, remove_empty_dirs, remove_file
 from metal_images.cachesync.retry import FetchError, RetryPolicy, TransientError, with_retries
 from metal_images.errors import MetalImagesError
+from metal_images.sidecar import read_digest
 
 
 class BrokenSource:
@@ -33,7 +34,7 @@ def test_download_verified_moves_into_place(tmp_path: Path) -> None:
     final = tmp_path / "cache/images/a/img.tar.lz4"
     seen: list[int] = []
     size, md5 = download_verified(io.BytesIO(data), final, tmp_path / "tmp", hashlib.md5(data).hexdigest(),
-                                  what="a", on_bytes=seen.append)
+                                  inside=tmp_path, what="a", on_bytes=seen.append)
     assert (size, md5) == (len(data), hashlib.md5(data).hexdigest())
     assert final.read_bytes() == data
     assert sum(seen) == len(data)
@@ -60,8 +61,9 @@ def test_renames_are_made_durable(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(os, "replace", replace)
     data = b"image" * 1000
     final = tmp_path / "cache/images/a/img.tar.lz4"
-    download_verified(io.BytesIO(data), final, tmp_path / "tmp", hashlib.md5(data).hexdigest(), what="a")
-    write_text_atomic(final.parent / "img.tar.lz4.md5", "x  img.tar.lz4\n", tmp_path / "tmp")
+    download_verified(io.BytesIO(data), final, tmp_path / "tmp", hashlib.md5(data).hexdigest(),
+                      inside=tmp_path, what="a")
+    write_text_atomic(final.parent / "img.tar.lz4.md5", "x  img.tar.lz4\n", tmp_path / "tmp", inside=tmp_path)
     assert events == [
         "fsync temp file", "rename to img.tar.lz4", f"fsync {final.parent}",
         "fsync temp file", "rename to img.tar.lz4.md5", f"fsync {final.parent}",
@@ -72,14 +74,16 @@ def test_md5_mismatch_leaves_nothing(tmp_path: Path) -> None:
     final = tmp_path / "img"
     final.write_bytes(b"old good file")
     with pytest.raises(ChecksumMismatch, match="md5 mismatch"):
-        download_verified(io.BytesIO(b"corrupted"), final, tmp_path / "tmp", "0" * 32, what="img")
+        download_verified(io.BytesIO(b"corrupted"), final, tmp_path / "tmp", "0" * 32, inside=tmp_path,
+                          what="img")
     assert final.read_bytes() == b"old good file"
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
 def test_broken_stream_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(TransientError):
-        download_verified(BrokenSource(b"x" * 5000), tmp_path / "img", tmp_path / "tmp", None, what="img")
+        download_verified(BrokenSource(b"x" * 5000), tmp_path / "img", tmp_path / "tmp", None,
+                          inside=tmp_path, what="img")
     assert not (tmp_path / "img").exists()
     assert list((tmp_path / "tmp").iterdir()) == []
 
@@ -90,13 +94,13 @@ def test_broken_stream_leaves_nothing(tmp_path: Path) -> None:
     ("d41d8cd98f00b204e9800998ecf8427e *img.tar.lz4", "d41d8cd98f00b204e9800998ecf8427e"),
 ])
 def test_parse_md5(text: str, md5: str) -> None:
-    assert parse_md5(text, what="x") == md5
+    assert read_digest(text, "md5", what="x") == md5
 
 
 @pytest.mark.parametrize("text", ["", "not-a-sum  img", "d41d8cd98f00b204e9800998ecf8427  img"])
 def test_parse_md5_rejects(text: str) -> None:
     with pytest.raises(MetalImagesError, match="not an md5 sum"):
-        parse_md5(text, what="store x.md5")
+        read_digest(text, "md5", what="store x.md5")
 
 
 def test_retries_back_off_exponentially_then_give_up() -> None:
@@ -141,7 +145,7 @@ def test_layout_index_and_cleanup(tmp_path: Path) -> None:
     image.parent.mkdir(parents=True)
     image.write_bytes(b"12345")
     write_text_atomic(image.with_name("img.tar.lz4.md5"), "ABCDEF0123456789abcdef0123456789  img.tar.lz4\n",
-                      layout.tmp)
+                      layout.tmp, inside=layout.images)
     unverified = layout.images / "metal-os/old/x.img"
     unverified.parent.mkdir(parents=True)
     unverified.write_bytes(b"1")

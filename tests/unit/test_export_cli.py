@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from metal_images.artifact import registry
-from metal_images.contract import sample
+from metal_images.commands.test import resolve_artifact
+from tests.support import archive_sample as sample
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -48,6 +49,19 @@ def test_pull_request_channel(catalog: dict[str, str]) -> None:
     result = run_cli("export", "tiny", "--rootfs", catalog["ROOTFS"], "--channel", channel, env=catalog)
     assert result.returncode == 0, result.stderr
     assert (Path(catalog["METAL_IMAGES_OUTPUT"]) / channel / "tiny/1.2" / registry.IMAGE).is_file()
+
+
+def test_export_takes_the_channels_publish_takes(catalog: dict[str, str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # upstream's bare `<pr>-<branch>` is the same channel for export as for publish
+    result = run_cli("export", "tiny", "--rootfs", catalog["ROOTFS"], "--channel", "13-x", env=catalog)
+    assert result.returncode == 0, result.stderr
+    image = Path(catalog["METAL_IMAGES_OUTPUT"]) / "pull_requests/13-x/tiny/1.2" / registry.IMAGE
+    assert result.stdout.strip() == str(image)
+    for key, value in catalog.items():
+        monkeypatch.setenv(key, value)
+    # `test tiny` finds that export through the same layout
+    assert resolve_artifact("tiny") == (str(image), "tiny", "machine")
 
 
 def test_export_writes_the_store_layout(catalog: dict[str, str]) -> None:

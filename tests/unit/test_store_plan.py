@@ -8,12 +8,12 @@ import pytest
 
 from metal_images.artifact.registry import IMAGE, MD5, PACKAGES, SBOM, SHA256, SHA512
 from metal_images.errors import ConfigError
-from metal_images.store.layout import parse_image_path
+from metal_images.identity import ImageRef
 from metal_images.store.plan import FileFacts, FileState, compare, plan_transfer
 
 SET = {IMAGE: 1000, SHA256: 78, SHA512: 142, PACKAGES: 500, MD5: 46}
-STABLE = parse_image_path("stable/debian/12")
-DATED = parse_image_path("20261125/debian/12")
+STABLE = ImageRef.parse_path("stable/debian/12")
+DATED = ImageRef.parse_path("20261125/debian/12")
 
 
 def ops(

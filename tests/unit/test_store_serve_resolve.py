@@ -23,4 +23,5 @@ def test_refused(tmp_path: Path, tail: str) -> None:
 )
 def test_allowed(tmp_path: Path, tail: str, rel: str) -> None:
     (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "b.txt").write_text("b")  # only what exists resolves
     assert _resolve(tmp_path.resolve(), tail) == (tmp_path / rel).resolve()

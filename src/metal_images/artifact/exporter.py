@@ -22,14 +22,15 @@ import lz4
 
 from metal_images import __version__, paths, ui
 from metal_images.artifact import registry
-from metal_images.artifact.checksums import sidecar_text
 from metal_images.artifact.imageinfo import image_info, read_in_root
 from metal_images.artifact.lz4frame import BLOCK_SIZE, Digests, ParallelLZ4Writer
 from metal_images.artifact.packages import installed_packages, package_format, packages_listing
 from metal_images.artifact.sbom import sbom_json
 from metal_images.artifact.tartree import TarStats, TreeScan, scan_tree, write_tar
-from metal_images.contract.parsers import os_id, parse_os_release
 from metal_images.errors import ConfigError, MetalImagesError
+from metal_images.identity import ImageRef
+from metal_images.imagefiles import os_id, parse_os_release
+from metal_images.sidecar import sidecar_text
 
 # the level the benchmark (bench/export_bench.py) shows as fastest at a size close to lz4 -9
 DEFAULT_LEVEL = 4
@@ -38,10 +39,16 @@ BUILD_STATE = "build-state.json"
 
 @dataclass(frozen=True)
 class ImageIdentity:
+    """What build.json and image-info.json say the image is: its family and its set."""
+
     family: str
     name: str
     version: str
     channel: str
+
+    @classmethod
+    def of(cls, family: str, ref: ImageRef) -> ImageIdentity:
+        return cls(family, ref.os, ref.version, ref.channel.path)
 
     def as_dict(self) -> dict[str, str]:
         return {"family": self.family, "name": self.name, "version": self.version,

@@ -11,7 +11,7 @@ from typing import Any
 from metal_images import linkwalk
 from metal_images.artifact.packages import Package, package_format
 from metal_images.artifact.tartree import TarStats, TreeScan
-from metal_images.contract.parsers import parse_os_release, parse_passwd
+from metal_images.imagefiles import parse_os_release, parse_passwd
 
 
 def resolve_in_root(root: Path, path: str) -> Path | None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from metal_images import paths, runner
+from metal_images import paths, runner, ui
 from metal_images.builder.stagekey import StageInputs, file_digest
 from metal_images.builder.tools import tool_version
 from metal_images.catalog import ImageSpec
+from metal_images.chroot import chroot_argv, mount
 
 # bump when the way this module turns a spec into a tree changes
 RECIPE = 1
@@ -79,3 +80,33 @@ def run_bootstrap(spec: ImageSpec, target: Path) -> None:
     assert spec.distribution is not None and spec.suite is not None
     cache = apt_cache_dir(spec.distribution, spec.suite)
     runner.run(mmdebstrap_argv(spec, target, cache))
+
+
+def apt_install(spec: ImageSpec, root: Path, cache: Path) -> None:
+    """A derived image's packages, with apt in the chroot and the shared .deb cache mounted."""
+    packages = package_list(spec)
+    if not packages:
+        return
+    archives = root / ARCHIVES.lstrip("/")
+    with ui.step(f"install {len(packages)} packages"), mount(str(cache), archives, bind=True):
+        runner.run(chroot_argv(root, ["apt-get", "update", "-q"]))
+        install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]
+        runner.run(chroot_argv(root, install))
+
+
+class MmdebstrapBackend:
+    """Debian and Ubuntu: mmdebstrap for the base tree, apt in the chroot for derived images."""
+
+    name = "mmdebstrap"
+
+    def inputs(self, spec: ImageSpec) -> StageInputs:
+        return bootstrap_inputs(spec)
+
+    def bootstrap(self, spec: ImageSpec, target: Path) -> None:
+        run_bootstrap(spec, target)
+
+    def install_packages(self, spec: ImageSpec, root: Path, distribution: str, suite: str) -> None:
+        apt_install(spec, root, apt_cache_dir(distribution, suite))
+
+    def tools(self) -> dict[str, str]:
+        return {"mmdebstrap": tool_version("mmdebstrap")}

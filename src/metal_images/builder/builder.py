@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from metal_images import __version__, paths, ui
-from metal_images.builder.bootstrap import bootstrap_inputs, run_bootstrap
+from metal_images.builder.backends import backend_for
 from metal_images.builder.customize import customize_inputs, run_customize
 from metal_images.builder.dockerfile import dockerfile_inputs, run_dockerfile
 from metal_images.builder.stagekey import StageInputs, describe_changes, stage_key
@@ -102,10 +102,9 @@ class Builder:
             stages["dockerfile"] = built.key
             base_tree = built
         elif parent_tree is None:
-            if distribution not in ("debian", "ubuntu"):
-                raise MetalImagesError(f"{spec.family}: building {distribution} images is not supported yet")
-            bootstrap = self._stage(store, "bootstrap", bootstrap_inputs(spec),
-                                    lambda tree: run_bootstrap(spec, tree))
+            backend = backend_for(distribution)
+            bootstrap = self._stage(store, "bootstrap", backend.inputs(spec),
+                                    lambda tree: backend.bootstrap(spec, tree))
             stages["bootstrap"] = bootstrap.key
             base_tree = bootstrap
         else:
@@ -139,8 +138,7 @@ class Builder:
     def _record(self, spec: ImageSpec, stages: dict[str, str], final: Stage) -> None:
         rootfs = _publish_rootfs(spec.family, final)
         tools = {"metal-images": __version__}
-        if "bootstrap" in stages or self.catalog.base(spec.family).distribution in ("debian", "ubuntu"):
-            tools["mmdebstrap"] = tool_version("mmdebstrap")
+        tools.update(backend_for(self.catalog.distribution(spec.family)).tools())
         if "dockerfile" in stages:
             tools["buildah"] = tool_version("buildah")
         write_state(BuildState(

@@ -9,21 +9,23 @@ dir is deleted.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
 from metal_images import installer_bundle, runner, ui
 from metal_images.builder import artifacts
-from metal_images.builder.bootstrap import ARCHIVES, apt_cache_dir
+from metal_images.builder.backends import backend_for
 from metal_images.builder.cleanup import cleanup, cleanup_inputs, remove_globs
 from metal_images.builder.initramfs import rebuild_initramfs
 from metal_images.builder.overlay import overlay
 from metal_images.builder.reaper import reaped
-from metal_images.builder.stagekey import StageInputs, file_digest, tree_digest
+from metal_images.builder.stagekey import StageInputs, tree_digest
 from metal_images.builder.stagestore import mounts_below
 from metal_images.catalog import ImageSpec
-from metal_images.chroot import chroot_argv, chroot_mounts, mount, policy_rc_d
+from metal_images.chroot import chroot_argv, chroot_mounts, policy_rc_d
 from metal_images.errors import MetalImagesError
+from metal_images.files import file_digest
 
 # bump when the way this module turns a spec into a tree changes
 RECIPE = 1
@@ -44,6 +46,8 @@ def _installer_digest() -> dict[str, str]:
     for path in installer_bundle.installer_source_files():
         name = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
         digest[name] = file_digest(path)
+    # the zipapp's entry point is code too (its Python version guard)
+    digest["__main__.py"] = hashlib.sha256(installer_bundle.MAIN.encode()).hexdigest()
     return digest
 
 
@@ -80,18 +84,6 @@ def step_environment(spec: ImageSpec) -> dict[str, str]:
 
 def _in_chroot(root: Path, argv: list[str], env: dict[str, str] | None = None) -> None:
     runner.run(chroot_argv(root, argv, env))
-
-
-def _install_packages(spec: ImageSpec, root: Path, cache: Path) -> None:
-    packages = list(spec.packages)
-    if spec.kernel and spec.kernel not in packages:
-        packages.append(spec.kernel)
-    if not packages:
-        return
-    archives = root / ARCHIVES.lstrip("/")
-    with ui.step(f"install {len(packages)} packages"), mount(str(cache), archives, bind=True):
-        _in_chroot(root, ["apt-get", "update", "-q"])
-        _in_chroot(root, ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages])
 
 
 def _run_steps(spec: ImageSpec, root: Path) -> None:
@@ -151,7 +143,7 @@ def run_customize(spec: ImageSpec, base_tree: Path, target: Path, *, distributio
         ui.warn(f"{spec.family}: artifact {name} left out")
     with chroot_mounts(target), policy_rc_d(target), reaped(target):
         if spec.from_:
-            _install_packages(spec, target, apt_cache_dir(distribution, suite))
+            backend_for(distribution).install_packages(spec, target, distribution, suite)
         _run_steps(spec, target)
         _services(spec, target)
         # last in the chroot: the overlay, packages and steps all shape what the initrd reads

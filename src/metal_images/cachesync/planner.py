@@ -14,10 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from metal_images.cachesync.entities import ImageEntity
-from metal_images.cachesync.versions import Version, os_and_version
+from metal_images.identity import ApiVersion, parse_api_id
 
 
 class Action(StrEnum):
@@ -103,7 +103,7 @@ class Plan:
 @dataclass
 class _Candidate:
     entity: ImageEntity
-    version: Version
+    version: ApiVersion
     key: str
     size: int
 
@@ -132,7 +132,7 @@ def select_images(
         if reason:
             selection.skipped.append(Skipped(entity.id, reason))
             continue
-        os_name, version = os_and_version(entity.id)
+        os_name, version = parse_api_id(entity.id)
         key = entity.store_key
         seen_keys.add(key)
         group = groups.setdefault(f"{os_name}-{version.major_minor}", [])
@@ -163,12 +163,15 @@ def _skip_reason(
     if is_expired(entity, now, rules.grace_days):
         return f"expired on {entity.expiration_date} (grace {rules.grace_days} days)"
     try:
-        os_and_version(entity.id)
+        parse_api_id(entity.id)
     except ValueError as exc:
         return f"no os and version in id: {exc}"
     key = entity.store_key
     if not key:
         return f"url {entity.url!r} has no path"
+    unsafe = unsafe_path_reason(entity.url)
+    if unsafe:
+        return unsafe
     if key in seen:
         return f"same url as an earlier image ({key})"
     if key not in listing:
@@ -205,9 +208,10 @@ def plan_files(
 ) -> list[PlanItem]:
     """Diff wanted files against the cache index (upstream `Syncer.Sync` step 2).
 
-    Present and verified (its sidecar md5 equals the store's, or the store has no md5 for
-    it, like kernels) -> keep; missing, unverified or changed -> download; cached but not
-    wanted -> delete.
+    Present and verified (its size equals the store's, and its sidecar md5 equals the
+    store's or the store has no md5 for it, like kernels) -> keep; missing, unverified, of
+    another size or changed -> download; cached but not wanted -> delete. A size of 0 means
+    the store did not say (a HEAD without Content-Length).
     """
     items: list[PlanItem] = []
     wanted_paths = set()
@@ -215,7 +219,7 @@ def plan_files(
         wanted_paths.add(w.subpath)
         cached = index.get(w.subpath)
         action = Action.DOWNLOAD
-        if cached is not None:
+        if cached is not None and (not w.size or cached.size == w.size):
             if not w.has_md5:
                 action = Action.KEEP
             elif cached.md5 is not None:
@@ -244,6 +248,26 @@ def url_subpath(url: str) -> str:
     return urlparse(url).path.lstrip("/")
 
 
+def unsafe_path_reason(url: str) -> str:
+    """Why the path of `url` cannot be a file below a cache root, or "" when it can.
+
+    The path becomes a relative file name, so every segment (also once percent-decoded,
+    as an HTTP server would read it) must be a plain name: no `..` or `.`, no empty
+    segment (`//`), no `/` or backslash hidden as `%2f`/`%5c`, no control characters.
+    """
+    path = urlparse(url).path
+    segments = path[1:].split("/") if path.startswith("/") else path.split("/")
+    for segment in segments:
+        decoded = unquote(segment)
+        if decoded in ("", ".", ".."):
+            return f"unsafe url path {path!r}: empty, '.' or '..' segment"
+        if "/" in decoded or "\\" in decoded:
+            return f"unsafe url path {path!r}: a slash or backslash inside a segment"
+        if not decoded.isprintable():
+            return f"unsafe url path {path!r}: control characters"
+    return ""
+
+
 def wanted_from_urls(urls: Iterable[str], sizes: Mapping[str, int], excludes: Sequence[str],
                      *, need_md5: bool, md5_present: Iterable[str] = ()) -> Selection:
     """Kernels and boot images: dedupe, drop excluded, keep what the server reported a size for.
@@ -263,6 +287,8 @@ def wanted_from_urls(urls: Iterable[str], sizes: Mapping[str, int], excludes: Se
             selection.skipped.append(Skipped(url, "excluded"))
         elif not subpath:
             selection.skipped.append(Skipped(url, "url has no path"))
+        elif unsafe_path_reason(url):
+            selection.skipped.append(Skipped(url, unsafe_path_reason(url)))
         elif url not in sizes:
             selection.skipped.append(Skipped(url, "not reachable (HEAD failed)"))
         elif need_md5 and url not in with_md5:

@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from metal_images.cachesync.config import BindAddress
 from metal_images.cachesync.metrics import CacheMetrics
+from metal_images.serve.files import file_response, resolve_inside
 
 MISS_BODY = "307 redirect due to cache miss"
 _METRICS_KEY = web.AppKey("metrics", CacheMetrics)
@@ -18,14 +19,11 @@ _METRICS_KEY = web.AppKey("metrics", CacheMetrics)
 
 def _cached_file(root: Path, url_path: str) -> Path | None:
     """The file for a request path, if it is a regular file inside the cache root."""
-    relative = url_path.lstrip("/")
-    if not relative:
+    segments = [s for s in url_path.split("/") if s]
+    if not segments:
         return None
-    resolved_root = root.resolve()
-    candidate = (resolved_root / relative).resolve()
-    if not candidate.is_relative_to(resolved_root) or not candidate.is_file():
-        return None
-    return candidate
+    candidate = resolve_inside(root.resolve(), segments)
+    return candidate if candidate is not None and candidate.is_file() else None
 
 
 async def _health(request: web.Request) -> web.Response:
@@ -47,7 +45,7 @@ async def _file(request: web.Request) -> web.StreamResponse:
         metrics.misses.inc()
         host = request.headers.get("Host") or request.host
         raise web.HTTPTemporaryRedirect(f"https://{host}{request.path_qs}", text=MISS_BODY)
-    return web.FileResponse(path, chunk_size=1 << 20)
+    return file_response(request, path, chunk_size=1 << 20)
 
 
 async def _count_download(request: web.Request, response: web.StreamResponse) -> None:

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from metal_images import paths
 from metal_images.catalog.model import ImageSpec
+from metal_images.catalog.releases import apply_release, release_id, release_version
 from metal_images.errors import ConfigError
 
 SPEC_FILE = "image.yaml"
@@ -55,18 +56,23 @@ def _first_error(where: str, exc: ValidationError) -> ConfigError:
     return ConfigError(f"{where}: {loc}: {message}")
 
 
-def parse_spec(folder: Path) -> ImageSpec:
-    """Validate one family folder's image.yaml, including the files it names."""
+def parse_spec(folder: Path, release: str | None = None) -> ImageSpec:
+    """Validate one family folder's image.yaml, or its release file `<release>.yaml` applied
+    to it (catalog/releases.py), including the files it names."""
     spec_path = folder / SPEC_FILE
     where = _display(spec_path)
     if not spec_path.is_file():
         raise ConfigError(f"{where}: no such file")
     data = _read_yaml(spec_path)
+    if release is not None:
+        spec_path = folder / f"{release}.yaml"
+        where = _display(spec_path)
+        data = apply_release(where, release, data, _read_yaml(spec_path))
     try:
         spec = ImageSpec.model_validate(data)
     except ValidationError as exc:
         raise _first_error(where, exc) from exc
-    spec._family = folder.name
+    spec._family = folder.name if release is None else release_id(folder.name, release)
     spec._folder = folder
     spec._context_explicit = "context" in data
     if spec._context_explicit and not spec.context_dir.is_dir():
@@ -76,6 +82,16 @@ def parse_spec(folder: Path) -> ImageSpec:
             raise ConfigError(f"{where}: steps.{index}: script {_display(script)} does not exist")
     if spec.keyring and not (folder / spec.keyring).is_file():
         raise ConfigError(f"{where}: keyring: file {_display(folder / spec.keyring)} does not exist")
+    for r_index, repo in enumerate(spec.repositories):
+        for k_index, key in enumerate(repo.gpgkey):
+            key_file = folder / key
+            if "://" in key or key.startswith("{"):
+                continue  # a URL, fetched by dnf
+            if not key_file.resolve().is_relative_to(folder.resolve()) or not key_file.is_file():
+                raise ConfigError(
+                    f"{where}: repositories.{r_index}.gpgkey.{k_index}: file {_display(key_file)} "
+                    "does not exist in the image folder"
+                )
     if spec.dockerfile and not (folder / spec.dockerfile).is_file():
         raise ConfigError(f"{where}: dockerfile: file {_display(folder / spec.dockerfile)} does not exist")
     return spec
@@ -116,23 +132,35 @@ class Catalog:
     root: Path
     _specs: dict[str, ImageSpec] = field(default_factory=dict)
 
-    def families(self) -> list[str]:
+    def _sources(self) -> dict[str, tuple[Path, str | None]]:
+        """Every catalog image: its folder and, for a release file, its version."""
         if not self.root.is_dir():
             raise ConfigError(f"{_display(self.root)}: the image catalog folder does not exist")
-        return sorted(p.name for p in self.root.iterdir() if (p / SPEC_FILE).is_file())
+        sources: dict[str, tuple[Path, str | None]] = {}
+        for folder in sorted(p for p in self.root.iterdir() if (p / SPEC_FILE).is_file()):
+            sources[folder.name] = (folder, None)
+            for release_file in sorted(folder.glob("*.yaml")):
+                version = release_version(release_file.name)
+                if version is not None:
+                    sources.setdefault(release_id(folder.name, version), (folder, version))
+        return sources
+
+    def families(self) -> list[str]:
+        """The names of all catalog images: folders, and `<folder>-<version>` of release files."""
+        return sorted(self._sources())
 
     def get(self, family: str) -> ImageSpec:
-        """The image of folder `family`, or the one whose id (`<os>-<version>`, e.g.
-        debian-12) is `family`."""
+        """The image of folder (or release) `family`, or the one whose id (`<os>-<version>`,
+        e.g. debian-12) is `family`."""
         if family not in self._specs:
-            folder = self.root / family
-            if not (folder / SPEC_FILE).is_file():
+            source = self._sources().get(family)
+            if source is None:
                 by_id = self._by_image_id(family)
                 if by_id is not None:
                     return by_id
                 known = ", ".join(self.families()) or "none"
                 raise ConfigError(f"unknown image '{family}' (known: {known})")
-            self._specs[family] = parse_spec(folder)
+            self._specs[family] = parse_spec(*source)
         return self._specs[family]
 
     def _by_image_id(self, image_id: str) -> ImageSpec | None:
@@ -161,7 +189,7 @@ class Catalog:
         family = self.parent_family(spec)
         if not family:
             return None
-        if not (self.root / family / SPEC_FILE).is_file():
+        if family not in self._sources():
             key = "dockerfile: FROM" if spec.dockerfile else "from:"
             where = _display(spec.folder / SPEC_FILE)
             raise ConfigError(f"{where}: {key} unknown parent image '{family}'")

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, model_validator
+
+from metal_images.identity import OS_PATTERN, VERSION_PATTERN
 
 Role = Literal["machine", "firewall"]
 Distribution = Literal["debian", "ubuntu", "almalinux", "centos"]
 Variant = Literal["apt", "important", "required", "minbase", "standard"]
+# distributions bootstrapped with dnf from RPM repositories (builder/dnf.py)
+RPM_DISTRIBUTIONS = ("almalinux", "centos")
+# a URL as written in image.yaml: `{name}` placeholders are mirrors the user sets (builder/repositories.py)
+URL_TEMPLATE = r"^(\{[a-z][a-z0-9_]*\}|https?://|file:///)[^\s\"'\\`]*$"
+MIRROR_NAME = r"^[a-z][a-z0-9_]*$"
+# a package name (apt may pin `name=version`): never an option (`-...`) to mmdebstrap, apt or dnf,
+# never a list separator (`,`) or a path
+PackageName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.+_~:=-]*$")]
 
 
 class Strict(BaseModel):
@@ -41,12 +52,41 @@ class Artifact(Strict):
     )
 
 
+class Repository(Strict):
+    """One RPM repository of an almalinux/centos image (a section of a dnf .repo file)."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="the repository id, e.g. baseos")
+    name: str | None = Field(default=None, pattern=r"^[^\x00-\x1f]*$", description="a human name")
+    baseurl: str | None = Field(
+        default=None, pattern=URL_TEMPLATE, description="e.g. {mirror}/9/BaseOS/x86_64/os/"
+    )
+    mirrorlist: str | None = Field(default=None, pattern=URL_TEMPLATE, description="instead of baseurl")
+    gpgkey: list[str] = Field(
+        default_factory=list,
+        description="signing keys: URLs (may use {mirror}) or files relative to the image folder",
+    )
+    gpgcheck: bool = Field(default=True, description="verify package signatures (keep it on)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Repository:
+        if (self.baseurl is None) == (self.mirrorlist is None):
+            raise ValueError("exactly one of `baseurl` or `mirrorlist` is needed")
+        if self.gpgcheck and not self.gpgkey:
+            raise ValueError("`gpgcheck` needs a `gpgkey`")
+        for key in self.gpgkey:
+            if re.match(URL_TEMPLATE, key):
+                continue
+            if not re.match(r"^[A-Za-z0-9._-][A-Za-z0-9._/-]*$", key) or ".." in key.split("/"):
+                raise ValueError(f"gpgkey '{key}' is neither a URL nor a file name relative to the folder")
+        return self
+
+
 class ImageSpec(Strict):
     """One image of the catalog."""
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$", description="the os part of the image id, e.g. debian")
+    name: str = Field(pattern=f"^{OS_PATTERN}$", description="the os part of the image id, e.g. debian")
     version: str = Field(
-        pattern=r"^[0-9]+(\.[0-9]+)?(-[a-z0-9]+)?$",
+        pattern=f"^{VERSION_PATTERN}$",
         description='major.minor of the store layout, e.g. "12", "22.04", "3.0-ubuntu"',
     )
     description: str = ""
@@ -57,12 +97,22 @@ class ImageSpec(Strict):
     dockerfile: str | None = Field(default=None, description="build from this Dockerfile instead")
     mirror: str | None = Field(default=None, description="archive URL; default: the distribution's own")
     keyring: str | None = Field(default=None, description="archive signing key file, relative to the folder")
+    mirrors: dict[str, str] = Field(
+        default_factory=dict,
+        description="RPM images: further mirrors by name, each filling `{name}` in repositories",
+    )
+    releasever: str | None = Field(
+        default=None, pattern=r"^[0-9]+(\.[0-9]+)?$", description="RPM images: dnf's $releasever, e.g. 9"
+    )
+    repositories: list[Repository] = Field(
+        default_factory=list, description="RPM images: the repositories dnf installs from"
+    )
     variant: Variant = Field(
         default="apt", description="mmdebstrap variant: what is installed before `packages`"
     )
     components: list[str] = Field(default_factory=lambda: ["main"])
-    packages: list[str] = Field(default_factory=list)
-    kernel: str | None = Field(default=None, description="the kernel package (one kernel in /boot)")
+    packages: list[PackageName] = Field(default_factory=list)
+    kernel: PackageName | None = Field(default=None, description="the kernel package (one kernel in /boot)")
     context: str = Field(default="context", description="folder overlaid onto / (relative)")
     steps: list[str] = Field(default_factory=list, description="scripts run in the chroot, in order")
     args: dict[str, str] = Field(default_factory=dict, description="pinned versions, exported to steps")
@@ -86,8 +136,21 @@ class ImageSpec(Strict):
             bases.append("distribution")
         if len(bases) != 1:
             raise ValueError("exactly one of `distribution` (+ `suite`), `from` or `dockerfile` is needed")
-        if self.distribution is not None and not self.from_ and not self.suite:
-            raise ValueError("`distribution` needs a `suite`")
+        rpm = self.distribution in RPM_DISTRIBUTIONS
+        if self.distribution is not None and not self.from_:
+            if rpm and not self.releasever:
+                raise ValueError(f"`distribution: {self.distribution}` needs a `releasever`")
+            if rpm and not self.repositories:
+                raise ValueError(f"`distribution: {self.distribution}` needs `repositories`")
+            if not rpm and not self.suite:
+                raise ValueError("`distribution` needs a `suite`")
+        if self.repositories and not rpm:
+            raise ValueError("`repositories` are for RPM images (distribution almalinux or centos)")
+        for name in self.mirrors:
+            if not re.match(MIRROR_NAME, name) or name == "mirror":
+                raise ValueError(f"mirrors: '{name}' is not a mirror name (a-z, 0-9, _; not 'mirror')")
+        if rpm and self.suite is None:
+            self.suite = self.releasever  # the package world's release, as the suite is for Debian
         return self
 
     @property

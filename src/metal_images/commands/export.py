@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from metal_images import paths, ui
 from metal_images.artifact import registry
-from metal_images.artifact.channel import STABLE, image_dir, validate_channel
 from metal_images.artifact.exporter import (
     DEFAULT_LEVEL,
     ImageIdentity,
@@ -19,13 +18,16 @@ from metal_images.artifact.exporter import (
     load_build_state,
 )
 from metal_images.artifact.lz4frame import MAX_LEVEL, MIN_LEVEL
+from metal_images.cachesync.sizes import parse_size
 from metal_images.catalog import load_catalog
+from metal_images.contract.reader import URL_RULE
 from metal_images.contract.report import check_archive
 from metal_images.errors import ConfigError
+from metal_images.identity import STABLE, Channel, ImageRef
 
 
-def _channel(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    return validate_channel(value)
+def _channel(_ctx: click.Context, _param: click.Parameter, value: str) -> Channel:
+    return Channel.parse(value)
 
 
 @click.command("export")
@@ -40,7 +42,7 @@ def _channel(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
               help="Compression threads [default: all CPUs]; the output is the same for any count.")
 @click.option("--rootfs", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Export this tree instead of the built one (build/<name>/rootfs).")
-def export(name: str, channel: str, output: Path | None, level: int, threads: int | None,
+def export(name: str, channel: Channel, output: Path | None, level: int, threads: int | None,
            rootfs: Path | None) -> None:
     """Write images/<channel>/<os>/<version>/ from the built tree of image NAME.
 
@@ -61,8 +63,9 @@ def export(name: str, channel: str, output: Path | None, level: int, threads: in
     root = rootfs or paths.rootfs_dir(spec.family)
     if not root.is_dir():
         raise ConfigError(f"{name} is not built: {root} does not exist (run `metal-images build {name}`)")
-    target = image_dir(output or paths.output_dir(), channel, spec.name, spec.version)
-    identity = ImageIdentity(spec.family, spec.name, spec.version, channel)
+    ref = ImageRef.make(channel, spec.name, spec.version)
+    target = ref.directory(output or paths.output_dir())
+    identity = ImageIdentity.of(spec.family, ref)
     with ui.step(f"export {name} -> {target}"):
         result = export_tree(root, target, identity, level=level, threads=threads or default_threads(),
                              build_state=load_build_state(spec.family))
@@ -78,18 +81,26 @@ def export(name: str, channel: str, output: Path | None, level: int, threads: in
 @click.option("--role", type=click.Choice(["machine", "firewall"]), default=None,
               help="Which tool set to require [default: guessed from the image].")
 @click.option("--strict", is_flag=True, help="Warnings and skipped rules fail too.")
-def check(source: str, as_json: bool, role: str | None, strict: bool) -> None:
+@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=URL_RULE.deadline,
+              show_default=True, help="A URL: seconds for the whole check before it gives up.")
+@click.option("--min-speed", default="64K", show_default=True,
+              help="A URL: give up when it averages less than this per second over 30 s (0: no minimum).")
+def check(source: str, as_json: bool, role: str | None, strict: bool, deadline: float,
+          min_speed: str) -> None:
     """Check an img.tar.lz4 (file or http(s) URL) against the metal-stack contract.
 
     One streaming pass (a URL is never saved to disk) collects what the rules need; the
-    .md5/.sha256/.sha512 sidecars are read beside it. Exit code 0 only if no rule fails
-    (with --strict: only if every rule passes). Warnings are conventions, not breakage.
+    .md5/.sha256/.sha512 sidecars are read beside it (at most 64 KiB each). Exit code 0
+    only if no rule fails (with --strict: only if every rule passes). Warnings are
+    conventions, not breakage. A URL that trickles or runs past --deadline, and a broken
+    LZ4 frame, end the download.
     """
-    report = check_archive(source, role=role)
+    rule = replace(URL_RULE, min_rate=parse_size(min_speed, what="--min-speed"), deadline=deadline)
+    report = check_archive(source, role=role, rule=rule)
     if as_json:
         click.echo(json.dumps(report.as_dict(strict=strict), indent=2))
     else:
-        report.render(Console(highlight=False, soft_wrap=False))
+        report.render(ui.stdout_console(soft_wrap=False))
     raise SystemExit(0 if report.ok(strict=strict) else 1)
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +12,16 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from metal_images import ui
 from metal_images.errors import ConfigError
+from metal_images.files import atomic_write
+from metal_images.identity import Channel, ImageRef, parse_date
 from metal_images.store import open_store
 from metal_images.store.backend import Backend
 from metal_images.store.diff import diff_images, format_diff
 from metal_images.store.file_backend import FileBackend
-from metal_images.store.layout import parse_channel, parse_date, parse_image_path
 from metal_images.store.listing import list_sets
 from metal_images.store.local_set import read_local_set
 from metal_images.store.plan import format_plan
@@ -107,7 +107,7 @@ def publish_cmd(
       metal-images publish images/stable/debian/12 --store s3://images --endpoint-url http://127.0.0.1:9000
       metal-images publish debian --channel pull_requests/42-fix-grub --dry-run
     """
-    target = parse_channel(channel)
+    target = Channel.parse(channel)
     backend = store.open(create=not dry_run, missing_ok=dry_run)
     for name in images:
         local = read_local_set(resolve_source(name, target))
@@ -123,18 +123,6 @@ def publish_cmd(
                 continue
             publish(backend, local, plan)
             ui.info(f"{len(plan.transfers)} file(s), {plan.bytes:,} bytes -> {plan.dest.prefix}")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _expiration(value: str | None) -> dt.date | None:
@@ -204,7 +192,7 @@ def release_cmd(
         if dry_run:
             click.echo(f"\n# would write {api_yaml}:\n{text}", nl=False)
         else:
-            _write_atomic(api_yaml, text)
+            atomic_write(api_yaml, text)
             ui.info(f"metal-api image entries written to {api_yaml}")
 
 
@@ -260,7 +248,7 @@ def store_ls(store: StoreAddress, channel: str | None, as_json: bool) -> None:
     do not pick it up; re-run publish to complete it.
     """
     backend: Backend = store.open()
-    sets = list_sets(backend, parse_channel(channel) if channel else None)
+    sets = list_sets(backend, Channel.parse(channel) if channel else None)
     if as_json:
         rows = [
             {
@@ -290,7 +278,7 @@ def store_ls(store: StoreAddress, channel: str | None, as_json: bool) -> None:
     table.add_column("STATE", no_wrap=True, min_width=10)
     table.add_column("MODIFIED (UTC)")
     for s in sets:
-        state = "complete" if s.complete else "[red]INCOMPLETE[/red]"
+        state = Text("complete") if s.complete else Text("INCOMPLETE", style="red")
         modified = s.modified.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if s.modified else ""
         row = (s.ref.os, s.ref.version, s.ref.channel.path, _human(s.image_size), _human(s.size))
         table.add_row(*row, str(len(s.files)), state, modified)
@@ -311,7 +299,7 @@ def store_diff(a: str, b: str, store: StoreAddress, as_json: bool) -> None:
     A and B are store paths <channel>/<os>/<version>, e.g. `store diff 20261125/debian/12
     stable/debian/12`: added, removed and changed packages, and the kernel change.
     """
-    ref_a, ref_b = parse_image_path(a), parse_image_path(b)
+    ref_a, ref_b = ImageRef.parse_path(a), ImageRef.parse_path(b)
     backend = store.open()
     diff = diff_images(backend, ref_a, ref_b)
     if as_json:

@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from metal_images import paths, ui
+from metal_images.artifact.registry import IMAGE
 from metal_images.errors import ConfigError, MetalImagesError
+from metal_images.identity import find_exports
 from metal_images.vm import harness
 
 
@@ -20,13 +22,13 @@ def resolve_artifact(name: str) -> tuple[str, str, str | None]:
     from metal_images.catalog import load_catalog
 
     spec = load_catalog().get(name)
-    # <channel> may have two levels (pull_requests/<slug>): search below the output dir
-    candidates = sorted(paths.output_dir().glob(f"**/{spec.name}/{spec.version}*/img.tar.lz4"),
-                        key=lambda p: p.stat().st_mtime)
+    output = paths.output_dir()
+    images = [ref.directory(output) / IMAGE for ref in find_exports(output, spec.name, spec.version)]
+    candidates = sorted((p for p in images if p.is_file()), key=lambda p: p.stat().st_mtime)
     if not candidates:
-        raise ConfigError(f"no export of {name} under {paths.output_dir()}/<channel>/{spec.name}/"
-                          f"{spec.version}*/img.tar.lz4 (run `metal-images export {spec.family}` first)")
-    return str(candidates[-1]), spec.family, spec.role
+        raise ConfigError(f"no export of {name} under {output}/<channel>/{spec.name}/"
+                          f"{spec.version}/{IMAGE} (run `metal-images export {spec.family}` first)")
+    return str(candidates[-1]), spec.family, spec.role  # the newest export of any channel
 
 
 @click.command("test")

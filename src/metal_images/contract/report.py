@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from metal_images.contract.facts import ArchiveFacts
-from metal_images.contract.reader import collect_facts
+from metal_images.contract.reader import URL_RULE, collect_facts
 from metal_images.contract.rules import Rule, Status, evaluate
+from metal_images.speed import SpeedRule
 
 STYLE = {"pass": "green", "fail": "red", "warn": "yellow", "skip": "dim"}
 
@@ -57,19 +58,19 @@ class Report:
         }
 
     def render(self, console: Console) -> None:
-        table = Table("RULE", "STATUS", "CHECKS / REASON", title=escape(self.facts.source),
+        table = Table("RULE", "STATUS", "CHECKS / REASON", title=Text(self.facts.source),
                       title_justify="left")
         for r in self.results:
-            text = escape(r.rule.description)
+            text = Text(r.rule.description)
             if r.reason:
-                text += f"\n[{STYLE[r.status]}]{escape(r.reason)}[/]"
-            table.add_row(r.rule.id, f"[{STYLE[r.status]}]{r.status}[/]", text)
+                text.append("\n" + r.reason, style=STYLE[r.status])
+            table.add_row(Text(r.rule.id), Text(r.status, style=STYLE[r.status]), text)
         console.print(table)
         c = self.counts()
         console.print(f"{c['pass']} passed, {c['fail']} failed, {c['warn']} warnings, {c['skip']} skipped "
                       f"({len(self.facts.entries)} entries, {self.facts.compressed_size / 1e6:.1f} MB)")
 
 
-def check_archive(source: str, *, role: str | None = None) -> Report:
-    facts = collect_facts(source, role=role)
+def check_archive(source: str, *, role: str | None = None, rule: SpeedRule = URL_RULE) -> Report:
+    facts = collect_facts(source, role=role, rule=rule)
     return Report(facts, [Result(rule, status, reason) for rule, status, reason in evaluate(facts)])

@@ -1,9 +1,17 @@
 """/etc/metal/install.yaml: metal-hammer's InstallerConfig, parsed into typed dataclasses.
 
-Keys and shapes follow metal-hammer's `api.InstallerConfig` (contract section 6.1).
-Unknown keys are ignored (newer hammers add fields); known keys with a wrong type or a
-malformed value raise an InstallError that names the key, e.g.
+Keys and shapes follow metal-hammer's `api.InstallerConfig` with metal-go's models
+(contract section 6.1): `vpn.auth_key`, `dns_servers: [{ip: ...}]`,
+`ntp_servers: [{address: ...}]` (plain strings are accepted too), prefixes as Go's
+`netip.ParsePrefix` reads them (host bits allowed, kept as written). Unknown keys are
+ignored (newer metal-go versions add `nattypev2`, `networktypev2`, `projectid`, NIC
+`identifier`, ...); known keys with a wrong type or a malformed value raise an
+InstallError naming the key, e.g.
 `install.yaml: networks[1].ips[0]: '10.0.0' is not an IP address`.
+
+Everything here ends up in shell-sourced files, unit files or config lines, so the whole
+document is validated before the installer writes anything: no control character in any
+value, names and numbers within the ranges Linux and FRR accept.
 """
 
 from __future__ import annotations
@@ -11,45 +19,152 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
-import yaml
-
+from . import safeyaml
 from .errors import InstallError
 
 ROLES = ("machine", "firewall")
-MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
-HOSTNAME_RE = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})$")
-IPAddress = Any  # ipaddress.IPv4Address | ipaddress.IPv6Address (3.9-friendly alias)
-IPNetwork = Any
+MAC_RE = re.compile(r"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}")
+HOSTNAME_RE = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})")
+# RFC 1123 host name (for NTP servers): dot-separated labels
+HOST_RE = re.compile(
+    r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
+)
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# machine UUIDs come from the board; tailscale uses it as host name
+MACHINE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+CONSOLE_RE = re.compile(r"[A-Za-z0-9]+(,[A-Za-z0-9]+)?")
+VPN_ADDRESS_RE = re.compile(r"(https?://)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
+VPN_KEY_RE = re.compile(r"[A-Za-z0-9_.:+/=-]{1,512}")
+# control characters (C0, DEL, C1); a newline is one of them
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+RULE_COMMENT_RE = re.compile(r'[^"\\]{0,200}')
+
+ASN_MAX = 2**32 - 1
+VRF_MAX = 2**24 - 1  # the VNI is the VRF id, and VXLAN VNIs have 24 bits
+VLAN_OFFSET = 1000  # metal-networker: VLAN id and VRF table = 1000 + the network's position
+VLAN_MAX = 4094
+IFNAME_MAX = 15  # IFNAMSIZ - 1
+
+# metal-lib's network types (`networktype`)
+UNDERLAY = "underlay"
+PRIVATE_PRIMARY_UNSHARED = "privateprimaryunshared"
+PRIVATE_PRIMARY_SHARED = "privateprimaryshared"
+PRIVATE_SECONDARY_SHARED = "privatesecondaryshared"
+PRIVATE_SECONDARY_UNSHARED = "privatesecondaryunshared"
+EXTERNAL = "external"
+NETWORK_TYPES = (
+    UNDERLAY,
+    PRIVATE_PRIMARY_UNSHARED,
+    PRIVATE_PRIMARY_SHARED,
+    PRIVATE_SECONDARY_SHARED,
+    PRIVATE_SECONDARY_UNSHARED,
+    EXTERNAL,
+)
+
+IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+
+
+@dataclass(frozen=True)
+class Prefix:
+    """A prefix as Go's netip.ParsePrefix reads it: `10.0.18.0/22` keeps its host bits.
+
+    str() is the prefix as written (canonical address text), which is what metal-networker
+    renders into prefix lists and nft rules; `network` is the masked network for
+    computing (containment, overlap).
+    """
+
+    address: IPAddress
+    prefixlen: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Prefix":
+        """ValueError unless `text` is `<ip>/<bits>` (no zone, bits in range)."""
+        addr, sep, bits = text.partition("/")
+        if not sep or not bits.isdigit() or (len(bits) > 1 and bits[0] == "0") or "%" in addr:
+            raise ValueError(text)
+        address = ipaddress.ip_address(addr)
+        prefixlen = int(bits)
+        if prefixlen > address.max_prefixlen:
+            raise ValueError(text)
+        return cls(address, prefixlen)
+
+    @property
+    def version(self) -> int:
+        return self.address.version
+
+    @property
+    def max_prefixlen(self) -> int:
+        return self.address.max_prefixlen
+
+    @property
+    def network(self) -> IPNetwork:
+        return ipaddress.ip_network(f"{self.address}/{self.prefixlen}", strict=False)
+
+    @property
+    def is_default(self) -> bool:
+        return self.prefixlen == 0
+
+    def __str__(self) -> str:
+        return f"{self.address}/{self.prefixlen}"
 
 
 @dataclass(frozen=True)
 class Network:
     asn: int
-    destinationprefixes: List[IPNetwork]
+    destinationprefixes: List[Prefix]
     ips: List[IPAddress]
     nat: bool
     networkid: str
-    networktype: str
-    prefixes: List[IPNetwork]
+    networktype: str  # one of NETWORK_TYPES (derived from private/underlay when missing)
+    prefixes: List[Prefix]
     private: bool
     underlay: bool
     vrf: int
 
     @property
+    def vrf_name(self) -> str:
+        return f"vrf{self.vrf}"
+
+    @property
     def private_primary(self) -> bool:
-        if self.networktype:
-            return self.networktype.startswith("privateprimary")
-        return self.private and not self.underlay
+        return self.networktype in (PRIVATE_PRIMARY_UNSHARED, PRIVATE_PRIMARY_SHARED)
+
+    @property
+    def private_secondary_shared(self) -> bool:
+        """A shared network the tenant reaches: storage, or a DMZ (see `dmz`)."""
+        return self.networktype == PRIVATE_SECONDARY_SHARED
 
     @property
     def external(self) -> bool:
-        return not self.private and not self.underlay
+        return self.networktype == EXTERNAL
 
     @property
     def default_route(self) -> bool:
-        return any(p.prefixlen == 0 for p in self.destinationprefixes)
+        return any(p.is_default for p in self.destinationprefixes)
+
+    @property
+    def dmz(self) -> bool:
+        """metal-networker's isDMZNetwork: a private secondary shared network with a default route."""
+        return self.private_secondary_shared and self.default_route
+
+    @property
+    def storage(self) -> bool:
+        """A shared network without a default route (storage): never gets internet."""
+        return self.private_secondary_shared and not self.default_route
+
+    @property
+    def evpn(self) -> bool:
+        """Gets a VRF, VXLAN and SVI on a firewall (metal-networker renders these four types)."""
+        return self.private_primary or self.private_secondary_shared or self.external
+
+    def prefixes_of(self, version: int) -> List[Prefix]:
+        return [p for p in self.prefixes if p.version == version]
+
+    def ips_of(self, version: int) -> List[IPAddress]:
+        return [ip for ip in self.ips if ip.version == version]
 
 
 @dataclass(frozen=True)
@@ -61,10 +176,19 @@ class Nic:
 
 @dataclass(frozen=True)
 class FirewallRule:
+    """One of metal-go's V1FirewallEgressRule (to) / V1FirewallIngressRule (from, to)."""
+
     comment: str
     protocol: str  # tcp | udp
     ports: List[int]
-    addresses: List[IPNetwork]  # `to` for egress, `from` for ingress
+    sources: List[Prefix]  # ingress `from` (empty for egress)
+    destinations: List[Prefix]  # `to`; for ingress optional (the firewall's targets)
+    direction: str  # egress | ingress
+
+    @property
+    def addresses(self) -> List[Prefix]:
+        """The peer side: `to` for egress, `from` for ingress."""
+        return self.destinations if self.direction == "egress" else self.sources
 
 
 @dataclass(frozen=True)
@@ -75,11 +199,11 @@ class FirewallRules:
 
 @dataclass(frozen=True)
 class VPN:
-    """`vpn:` (tailscale/headscale): the control server, a pre-auth key, and whether the
-    machine was already joined."""
+    """`vpn:` (tailscale/headscale): the control server, a pre-auth key (metal-go's
+    `auth_key`), and whether the machine was already joined."""
 
     address: str
-    authkey: str
+    auth_key: str
     connected: bool
 
 
@@ -108,6 +232,29 @@ class InstallConfig:
     def primary(self) -> Optional[Network]:
         return next((n for n in self.networks if n.private_primary and not n.underlay), None)
 
+    def of_type(self, *types: str) -> List[Network]:
+        """Networks of the given types, grouped in the order of `types` (as metal-networker's
+        GetNetworks returns them)."""
+        return [n for t in types for n in self.networks if n.networktype == t]
+
+    @property
+    def externals(self) -> List[Network]:
+        return self.of_type(EXTERNAL)
+
+    @property
+    def shared(self) -> List[Network]:
+        """Private secondary shared networks (storage and DMZ)."""
+        return self.of_type(PRIVATE_SECONDARY_SHARED)
+
+    @property
+    def default_route_network(self) -> Optional[Network]:
+        """metal-networker's GetDefaultRouteNetwork: the first external network with a
+        default route, else the first DMZ."""
+        for net in self.externals + self.shared:
+            if net.default_route:
+                return net
+        return None
+
 
 class _Reader:
     """Typed access to one mapping, with error messages carrying the key path."""
@@ -131,6 +278,12 @@ class _Reader:
             raise self.fail(key, "must not be empty")
         return value
 
+    def matching(self, key: str, pattern: "re.Pattern[str]", what: str, required: bool = False) -> str:
+        value = self.str_(key, required=required)
+        if value and not pattern.fullmatch(value):
+            raise self.fail(key, f"{value!r} is not {what}")
+        return value
+
     def bool_(self, key: str) -> bool:
         value = self.data.get(key, False)
         if value is None:
@@ -139,14 +292,20 @@ class _Reader:
             raise self.fail(key, f"expected true or false, got {value!r}")
         return value
 
-    def int_(self, key: str, minimum: int = 0) -> int:
+    def int_(
+        self, key: str, minimum: int = 0, maximum: Optional[int] = None, default: Optional[int] = None
+    ) -> int:
         value = self.data.get(key)
         if value is None:
+            if default is not None:
+                return default
             raise self.fail(key, "missing (a number is required)")
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(key, f"expected a number, got {value!r}")
         if value < minimum:
             raise self.fail(key, f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise self.fail(key, f"must be at most {maximum}, got {value}")
         return value
 
     def list_(self, key: str) -> List[Any]:
@@ -157,22 +316,26 @@ class _Reader:
             raise self.fail(key, f"expected a list, got {type(value).__name__} {value!r}")
         return value
 
-    def ips(self, key: str) -> List[IPAddress]:
-        result = []
-        for i, item in enumerate(self.list_(key)):
-            try:
-                result.append(ipaddress.ip_address(str(item)))
-            except ValueError:
-                raise self.fail(f"{key}[{i}]", f"{item!r} is not an IP address") from None
-        return result
+    def ip(self, key: str, item: Any) -> IPAddress:
+        if not isinstance(item, str):
+            raise self.fail(key, f"{item!r} is not an IP address")
+        try:
+            return ipaddress.ip_address(item)
+        except ValueError:
+            raise self.fail(key, f"{item!r} is not an IP address") from None
 
-    def prefixes(self, key: str) -> List[IPNetwork]:
+    def ips(self, key: str) -> List[IPAddress]:
+        return [self.ip(f"{key}[{i}]", item) for i, item in enumerate(self.list_(key))]
+
+    def prefixes(self, key: str) -> List[Prefix]:
         result = []
         for i, item in enumerate(self.list_(key)):
             try:
-                result.append(ipaddress.ip_network(str(item), strict=True))
+                if not isinstance(item, str):
+                    raise ValueError(item)
+                result.append(Prefix.parse(item))
             except ValueError:
-                raise self.fail(f"{key}[{i}]", f"{item!r} is not a network prefix (a.b.c.d/n)") from None
+                raise self.fail(f"{key}[{i}]", f"{item!r} is not a network prefix (address/bits)") from None
         return result
 
     def mapping(self, key: str, value: Any) -> "_Reader":
@@ -180,30 +343,69 @@ class _Reader:
             raise self.fail(key, f"expected a mapping, got {type(value).__name__} {value!r}")
         return _Reader(value, f"{self.where}{key}.")
 
+    def entries(self, key: str, field_name: str) -> List[Any]:
+        """A list of `{field_name: value}` mappings (metal-go) or of plain values."""
+        result = []
+        for i, item in enumerate(self.list_(key)):
+            if isinstance(item, dict):
+                entry = self.mapping(f"{key}[{i}]", item)
+                value = entry.data.get(field_name)
+                if value is None:
+                    raise entry.fail(field_name, "missing")
+                result.append((f"{key}[{i}].{field_name}", value))
+            else:
+                result.append((f"{key}[{i}]", item))
+        return result
 
-def _network(reader: _Reader) -> Network:
+
+def _networktype(reader: _Reader, private: bool, underlay: bool, primary_seen: bool) -> str:
+    value = reader.str_("networktype")
+    if value:
+        if value not in NETWORK_TYPES:
+            raise reader.fail(
+                "networktype", f"unknown network type {value!r} (expected one of {', '.join(NETWORK_TYPES)})"
+            )
+        return value
+    # hammers before networktype existed: the first private network is the primary
+    if underlay:
+        return UNDERLAY
+    if private:
+        return PRIVATE_SECONDARY_SHARED if primary_seen else PRIVATE_PRIMARY_UNSHARED
+    return EXTERNAL
+
+
+def _network(reader: _Reader, primary_seen: bool) -> Network:
+    private = reader.bool_("private")
+    underlay = reader.bool_("underlay")
+    networktype = _networktype(reader, private, underlay, primary_seen)
     return Network(
-        asn=reader.int_("asn", minimum=1),
+        asn=reader.int_("asn", minimum=1, maximum=ASN_MAX),
         destinationprefixes=reader.prefixes("destinationprefixes"),
         ips=reader.ips("ips"),
         nat=reader.bool_("nat"),
         networkid=reader.str_("networkid"),
-        networktype=reader.str_("networktype"),
+        networktype=networktype,
         prefixes=reader.prefixes("prefixes"),
-        private=reader.bool_("private"),
-        underlay=reader.bool_("underlay"),
-        vrf=reader.int_("vrf", minimum=0),
+        private=private,
+        underlay=networktype == UNDERLAY,  # the type decides, as in metal-networker
+        vrf=reader.int_("vrf", minimum=0, maximum=VRF_MAX, default=0),
     )
 
 
+def _networks(top: _Reader) -> List[Network]:
+    result: List[Network] = []
+    for i, item in enumerate(top.list_("networks")):
+        seen = any(n.private_primary for n in result)
+        result.append(_network(top.mapping(f"networks[{i}]", item), seen))
+    return result
+
+
 def _nic(reader: _Reader) -> Nic:
-    mac = reader.str_("mac", required=True)
-    if not MAC_RE.match(mac):
-        raise reader.fail("mac", f"{mac!r} is not a MAC address")
+    mac = reader.matching("mac", MAC_RE, "a MAC address", required=True)
     neighbor_macs = []
     for i, item in enumerate(reader.list_("neighbors")):
         neighbor = reader.mapping(f"neighbors[{i}]", item)
-        neighbor_macs.append(neighbor.str_("mac"))
+        neighbor_macs.append(neighbor.matching("mac", MAC_RE, "a MAC address"))
     return Nic(mac=mac.lower(), name=reader.str_("name"), neighbor_macs=neighbor_macs)
 
 
@@ -216,9 +418,13 @@ def _rule(reader: _Reader, direction: str) -> FirewallRule:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
             raise reader.fail(f"ports[{i}]", f"{port!r} is not a port number")
         ports.append(port)
-    key = "to" if direction == "egress" else "from"
     return FirewallRule(
-        comment=reader.str_("comment"), protocol=protocol, ports=ports, addresses=reader.prefixes(key)
+        comment=reader.matching("comment", RULE_COMMENT_RE, 'a comment (at most 200 characters, no " or \\)'),
+        protocol=protocol,
+        ports=ports,
+        sources=reader.prefixes("from") if direction == "ingress" else [],
+        destinations=reader.prefixes("to"),
+        direction=direction,
     )
 
 
@@ -241,57 +447,107 @@ def _vpn(top: _Reader) -> Optional[VPN]:
     if raw is None:
         return None
     reader = top.mapping("vpn", raw)
-    address = reader.str_("address", required=True)
-    if any(c.isspace() for c in address):
-        raise reader.fail("address", f"{address!r} is not a URL or host name")
-    authkey = reader.str_("authkey", required=True)
-    if any(c.isspace() for c in authkey):
-        raise reader.fail("authkey", "must not contain white space")
-    return VPN(address=address, authkey=authkey, connected=reader.bool_("connected"))
+    address = reader.matching(
+        "address", VPN_ADDRESS_RE, "a host name or http(s) URL of the VPN control server", required=True
+    )
+    # metal-go's yaml tag is auth_key; `authkey` was this installer's own spelling before
+    key_name = "auth_key" if "auth_key" in reader.data or "authkey" not in reader.data else "authkey"
+    auth_key = reader.matching(
+        key_name, VPN_KEY_RE, "a VPN auth key (letters, digits, _.:+/=-)", required=True
+    )
+    return VPN(address=address, auth_key=auth_key, connected=reader.bool_("connected"))
+
+
+def _dns_servers(top: _Reader) -> List[IPAddress]:
+    return [top.ip(where, value) for where, value in top.entries("dns_servers", "ip")]
+
+
+def _ntp_servers(top: _Reader) -> List[str]:
+    result = []
+    for where, value in top.entries("ntp_servers", "address"):
+        if not isinstance(value, str):
+            raise top.fail(where, f"{value!r} is not a host name or IP address")
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            if not HOST_RE.fullmatch(value):
+                raise top.fail(where, f"{value!r} is not a host name or IP address") from None
+        result.append(value)
+    return result
+
+
+def _no_control_characters(value: Any, where: str) -> None:
+    """Walk the loaded document: no key or value may carry a control character (a newline
+    in a host name or an NTP server becomes a new line in the file it is written to).
+    `sshpublickey` may hold several keys, one per line."""
+    stack = [(value, where)]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and CONTROL_RE.search(key):
+                    raise InstallError(f"install.yaml: {path}{key!r}: a key with a control character")
+                stack.append((child, f"{path}{key}."))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path[:-1]}[{i}].") for i, child in enumerate(item))
+        elif isinstance(item, str):
+            text = item.replace("\n", "") if path == "sshpublickey." else item
+            found = CONTROL_RE.search(text)
+            if found:
+                shown = "a newline" if found.group() in "\r\n" else f"control character {found.group()!r}"
+                raise InstallError(f"install.yaml: {path[:-1]}: contains {shown}")
 
 
 def parse(text: str) -> InstallConfig:
     """Parse and validate install.yaml's text."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InstallError(f"install.yaml is not valid YAML{where}: {problem}") from None
+    data = safeyaml.load(text, "install.yaml")
     if not isinstance(data, dict):
         raise InstallError("install.yaml: expected a mapping of keys at the top level")
+    _no_control_characters(data, "")
     top = _Reader(data, "")
     role = top.str_("role", required=True)
     if role not in ROLES:
         raise top.fail("role", f"unknown role {role!r} (expected machine or firewall)")
-    networks = [_network(top.mapping(f"networks[{i}]", item)) for i, item in enumerate(top.list_("networks"))]
+    networks = _networks(top)
     nics = [_nic(top.mapping(f"nics[{i}]", item)) for i, item in enumerate(top.list_("nics"))]
-    ntp = [str(s) for s in top.list_("ntp_servers")]
-    hostname = top.str_("hostname", required=True)
-    if not HOSTNAME_RE.match(hostname):
-        raise top.fail("hostname", f"{hostname!r} is not a valid host name")
-    password = top.str_("password", required=True)
-    if "\n" in password or "\r" in password:
-        raise top.fail("password", "must be a single line")
     config = InstallConfig(
-        hostname=hostname,
-        password=password,
-        console=top.str_("console", default="ttyS0"),
+        hostname=top.matching("hostname", HOSTNAME_RE, "a valid host name", required=True),
+        password=top.str_("password", required=True),
+        console=top.matching("console", CONSOLE_RE, "a console (e.g. ttyS1,115200n8)") or "ttyS0",
         sshpublickey=top.str_("sshpublickey"),
         role=role,
         raidenabled=top.bool_("raidenabled"),
-        root_uuid=top.str_("root_uuid", required=True),
-        machineuuid=top.str_("machineuuid"),
+        root_uuid=top.matching("root_uuid", UUID_RE, "a file system UUID", required=True),
+        machineuuid=top.matching("machineuuid", MACHINE_ID_RE, "a machine UUID"),
         networks=networks,
         nics=nics,
         firewall_rules=_firewall_rules(top),
-        dns_servers=top.ips("dns_servers"),
-        ntp_servers=ntp,
+        dns_servers=_dns_servers(top),
+        ntp_servers=_ntp_servers(top),
         vpn=_vpn(top),
     )
     validate_networks(config)
     return config
+
+
+def _check_ranges(config: InstallConfig) -> None:
+    """Unique VRFs, VLAN ids and interface names Linux accepts (metal-networker's numbering)."""
+    seen: Dict[int, int] = {}
+    evpn = [i for i, n in enumerate(config.networks) if not n.underlay] if config.role == "firewall" else []
+    for i in evpn:
+        net = config.networks[i]
+        if net.vrf in seen:
+            raise InstallError(
+                f"install.yaml: networks[{i}].vrf: VRF {net.vrf} is also used by networks[{seen[net.vrf]}]"
+            )
+        seen[net.vrf] = i
+        for name in (f"vrf{net.vrf}", f"vlan{net.vrf}", f"vni{net.vrf}"):
+            if len(name.encode()) > IFNAME_MAX:
+                raise InstallError(f"install.yaml: networks[{i}].vrf: name {name} exceeds {IFNAME_MAX} bytes")
+    if evpn and VLAN_OFFSET + evpn[-1] > VLAN_MAX:
+        raise InstallError(
+            f"install.yaml: networks[{evpn[-1]}]: its VLAN id {VLAN_OFFSET + evpn[-1]} exceeds {VLAN_MAX}"
+        )
 
 
 def validate_networks(config: InstallConfig) -> None:
@@ -300,24 +556,32 @@ def validate_networks(config: InstallConfig) -> None:
         raise InstallError("install.yaml: networks: no networks given")
     if not config.nics:
         raise InstallError("install.yaml: nics: no NICs given (need the uplinks lan0/lan1)")
+    primaries = [n for n in config.networks if n.private_primary]
+    if len(primaries) != 1:
+        raise InstallError(
+            f"install.yaml: networks: exactly one private primary network is required, got {len(primaries)}"
+        )
     if config.role == "machine":
-        primary = config.primary
-        if primary is None:
-            raise InstallError("install.yaml: networks: a machine needs a private primary network")
+        primary = primaries[0]
         if not primary.ips:
             raise InstallError("install.yaml: networks: the private primary network has no ips")
-        if not any(ip.version == 4 for ip in primary.ips):
-            raise InstallError("install.yaml: networks: the private primary network has no IPv4 (router id)")
         return
     underlays = [n for n in config.networks if n.underlay]
     if len(underlays) != 1:
         raise InstallError(
             f"install.yaml: networks: a firewall needs exactly one underlay network, got {len(underlays)}"
         )
-    if not any(ip.version == 4 for ip in underlays[0].ips):
-        raise InstallError("install.yaml: networks: the underlay network has no IPv4 address")
+    if not underlays[0].ips:
+        raise InstallError("install.yaml: networks: the underlay network has no ips (loopback, VTEP)")
     for i, net in enumerate(config.networks):
         if not net.underlay and net.vrf == 0:
             raise InstallError(f"install.yaml: networks[{i}].vrf: a firewall network needs a VRF id > 0")
-    if config.primary is None:
-        raise InstallError("install.yaml: networks: a firewall needs a private primary network")
+        if net.external and not net.destinationprefixes:
+            raise InstallError(
+                f"install.yaml: networks[{i}].destinationprefixes: an external network needs some"
+            )
+    if not config.externals and not any(n.dmz for n in config.networks):
+        raise InstallError("install.yaml: networks: a firewall needs an external network or a DMZ network")
+    if any(n.nat for n in config.networks) and not primaries[0].prefixes:
+        raise InstallError("install.yaml: networks: the private primary network needs prefixes for NAT")
+    _check_ranges(config)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Callable, Dict, List, Tuple
 
-from . import accounts, basics, boot, config, lldp, network, osinfo, userdata
+from . import accounts, basics, boot, config, lldp, network, osinfo, safeyaml, userdata
 from .commands import Runner
 from .context import INSTALL_YAML, Context
 from .errors import InstallError, StepFailed
@@ -30,7 +30,10 @@ def check_firmware(ctx: Context) -> None:
 def read_install_yaml(ctx: Context) -> None:
     if not ctx.target.exists(INSTALL_YAML):
         raise InstallError(f"{INSTALL_YAML} is missing (metal-hammer writes it before running the installer)")
-    ctx.config = config.parse(ctx.target.read(INSTALL_YAML))
+    # every input is validated here, before the first step that writes
+    text = safeyaml.decode(ctx.target.path(INSTALL_YAML).read_bytes(), "install.yaml")
+    ctx.config = config.parse(text)
+    userdata.precheck(ctx)
     ctx.log(f"install.yaml: role {ctx.config.role}, hostname {ctx.config.hostname}")
     # in a docker-built tree systemd-detect-virt would report "docker" forever
     ctx.target.remove("/.dockerenv")

@@ -27,6 +27,7 @@ from .commands import last_line
 from .context import Context
 from .errors import InstallError
 from .ignition_spec2 import translate
+from .safeyaml import MAX_DEPTH, check_shape, decode
 
 USERDATA = "/etc/metal/userdata"
 IGNITION_CONFIG = "/etc/metal/config.ign"
@@ -38,6 +39,43 @@ IGNITION_PATHS = ("/usr/lib/dracut/modules.d/30ignition/ignition", "/usr/local/b
 
 def is_cloud_config(text: str) -> bool:
     return any("#cloud-config" in line for line in text.splitlines()[:3])
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of [ and { in JSON text (outside strings), without recursion:
+    Python's json module recurses per level and would die with a RecursionError."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def precheck(ctx: Context) -> None:
+    """Refuse userdata that is not UTF-8 or nested beyond reason, before anything is
+    written (the `userdata` step itself runs late in the install)."""
+    if not ctx.target.exists(USERDATA):
+        return
+    text = decode(ctx.target.path(USERDATA).read_bytes(), "userdata")
+    if not text.strip():
+        return
+    if is_cloud_config(text):
+        check_shape(text, "userdata (cloud-config)")
+    elif json_depth(text) > MAX_DEPTH:
+        raise InstallError(f"userdata (Ignition JSON): nested deeper than {MAX_DEPTH} levels")
 
 
 def process(ctx: Context) -> None:

@@ -1,6 +1,6 @@
 """The store over HTTP (aiohttp): files with Range/HEAD/ETag, directory listings, no escapes.
 
-Files go through aiohttp's FileResponse, which does sendfile, Range (206/416), HEAD,
+Files go through `files.file_response` (aiohttp's FileResponse), which does sendfile, Range (206/416), HEAD,
 ETag/If-None-Match and Last-Modified/If-Modified-Since. A directory answers with an HTML
 index, or JSON for `Accept: application/json` / `?format=json`. Hidden names (upload temp
 files) and anything resolving outside the root answer 404.
@@ -16,20 +16,19 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from metal_images.serve.files import file_response, resolve_inside
+
 TEXT_SUFFIXES = (".md5", ".sha256", ".sha512", ".txt")
 ROOT_KEY = web.AppKey("root", Path)
 
 
 def _resolve(root: Path, tail: str) -> Path | None:
-    """The file or folder `tail` names inside `root`, or None if it is not allowed."""
+    """The existing file or folder `tail` names inside `root`, or None if it is not allowed."""
     segments = [s for s in tail.split("/") if s]
     for segment in segments:
         if segment.startswith(".") or "\\" in segment or "\x00" in segment:
             return None  # `..`, `.`, hidden temp files
-    target = root.joinpath(*segments).resolve()
-    if target != root and root not in target.parents:
-        return None  # a symlink pointing out of the store
-    return target
+    return resolve_inside(root, segments)
 
 
 def _wants_json(request: web.Request) -> bool:
@@ -79,7 +78,7 @@ def _html(path: str, entries: list[dict[str, object]]) -> str:
 async def handle(request: web.Request) -> web.StreamResponse:
     root = request.app[ROOT_KEY]
     target = _resolve(root, request.match_info["tail"])
-    if target is None or not target.exists():
+    if target is None:
         raise web.HTTPNotFound(text="404 not found\n")
     if target.is_dir():
         if not request.path.endswith("/"):
@@ -92,7 +91,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     headers = {"Content-Type": "text/plain; charset=utf-8"} if target.name.endswith(TEXT_SUFFIXES) else {}
     if not headers:
         headers["Content-Type"] = "application/octet-stream"
-    return web.FileResponse(target, headers=headers)
+    return file_response(request, target, headers)
 
 
 def make_app(root: Path) -> web.Application:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from metal_images.artifact.registry import PACKAGES
 from metal_images.errors import MetalImagesError
+from metal_images.identity import ImageRef
 from metal_images.store.backend import Backend
-from metal_images.store.layout import ImageRef
 from metal_images.store.packages import PackageDiff, diff_packages, parse_packages
 
 

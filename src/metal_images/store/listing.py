@@ -6,8 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from metal_images.artifact.registry import IMAGE, MD5
+from metal_images.identity import STORE_ROOT, Channel, ImageRef
 from metal_images.store.backend import Backend, ObjectInfo
-from metal_images.store.layout import ROOT, Channel, ImageRef, ref_from_key
 
 
 @dataclass
@@ -41,7 +41,7 @@ def group_objects(objects: list[ObjectInfo]) -> list[StoredSet]:
     """Pure: object keys -> sets; keys outside the layout are ignored."""
     sets: dict[ImageRef, StoredSet] = {}
     for obj in objects:
-        parsed = ref_from_key(obj.key)
+        parsed = ImageRef.from_key(obj.key)
         if parsed is None:
             continue
         ref, name = parsed
@@ -52,5 +52,5 @@ def group_objects(objects: list[ObjectInfo]) -> list[StoredSet]:
 
 
 def list_sets(backend: Backend, channel: Channel | None = None) -> list[StoredSet]:
-    prefix = f"{ROOT}/{channel.path}/" if channel else f"{ROOT}/"
+    prefix = f"{STORE_ROOT}/{channel.path}/" if channel else f"{STORE_ROOT}/"
     return group_objects(list(backend.list(prefix)))

@@ -17,7 +17,7 @@ from typing import Literal
 
 from metal_images.artifact.registry import MD5, publish_order
 from metal_images.errors import ConfigError
-from metal_images.store.layout import ImageRef
+from metal_images.identity import ImageRef
 
 FileState = Literal["absent", "same", "different"]
 Op = Literal["retract", "upload", "copy", "skip", "delete"]

@@ -8,8 +8,8 @@ from metal_images import paths
 from metal_images.artifact.registry import publish_order
 from metal_images.catalog import load_catalog
 from metal_images.errors import ConfigError
+from metal_images.identity import Channel, ImageRef
 from metal_images.store.backend import Backend, ObjectInfo
-from metal_images.store.layout import Channel, ImageRef, make_ref
 from metal_images.store.local_set import LocalSet
 from metal_images.store.plan import FileFacts, FileState, TransferPlan, compare, plan_transfer
 from metal_images.store.transfer import execute
@@ -59,7 +59,7 @@ def dest_state(
 
 
 def plan_publish(backend: Backend, local: LocalSet, channel: Channel, *, force: bool) -> TransferPlan:
-    dest = make_ref(channel, local.os, local.version)
+    dest = ImageRef.make(channel, local.os, local.version)
     facts = {name: f.facts for name, f in local.files.items()}
     states, present = dest_state(backend, dest, facts)
     sizes = {name: f.size for name, f in facts.items()}

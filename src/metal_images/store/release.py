@@ -11,9 +11,8 @@ from metal_images import ui
 from metal_images.artifact.registry import IMAGE, MD5, PACKAGES, publish_order
 from metal_images.catalog import ImageSpec, load_catalog
 from metal_images.errors import ConfigError, MetalImagesError
+from metal_images.identity import STABLE, Channel, ImageRef
 from metal_images.store.backend import Backend
-from metal_images.store.identity import api_identity, display_name
-from metal_images.store.layout import STABLE, Channel, ImageRef, parse_channel
 from metal_images.store.listing import StoredSet, list_sets
 from metal_images.store.plan import FileFacts, FileState, TransferPlan, compare, plan_transfer
 from metal_images.store.transfer import execute
@@ -64,7 +63,7 @@ def _copy_state(backend: Backend, source: StoredSet, dest: ImageRef, name: str) 
 
 
 def plan_release(backend: Backend, sets: list[StoredSet], date: str, *, force: bool) -> list[TransferPlan]:
-    channel = parse_channel(date)
+    channel = Channel.parse(date)
     if not channel.is_release:
         raise ConfigError(f"release date '{date}': expected YYYYMMDD")
     plans = []
@@ -141,10 +140,9 @@ def api_entries(images: list[ReleasedImage], base_url: str, expiration: dt.date 
     """metal-api image entities as YAML (a list, as `metalctl image apply` / the deploy roles take)."""
     entries = []
     for image in images:
-        identity = api_identity(image.ref.os, image.ref.version, image.date)
         entry: dict[str, object] = {
-            "id": identity.id,
-            "name": display_name(identity, image.ref.version, image.date),
+            "id": image.ref.api_identity(image.date).id,
+            "name": image.ref.display_name(image.date),
             "url": base_url + image.ref.key(IMAGE),
             "features": image.features,
             "classification": image.classification,
@@ -158,4 +156,4 @@ def api_entries(images: list[ReleasedImage], base_url: str, expiration: dt.date 
 
 
 def stable_sets(backend: Backend) -> list[StoredSet]:
-    return list_sets(backend, Channel(STABLE, "stable"))
+    return list_sets(backend, Channel.stable())

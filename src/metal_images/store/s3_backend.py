@@ -19,8 +19,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from metal_images.errors import MetalImagesError
+from metal_images.identity import check_key, check_prefix
 from metal_images.store.backend import ObjectInfo, Progress
-from metal_images.store.layout import check_key, check_prefix
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client

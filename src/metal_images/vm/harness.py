@@ -15,11 +15,13 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from metal_images import ui
 from metal_images.checks.context import CheckContext
 from metal_images.checks.runner import CheckResult, run_checks
 from metal_images.checks.userdata import expectations
+from metal_images.files import atomic_write
 from metal_images.hammer import emulate, inputs, pull
 from metal_images.signals import interruptible
 
@@ -142,7 +144,7 @@ def summary_table(report: TestReport) -> Table:
     table.add_column("message")
     for result in report.results:
         style = "green" if result.outcome == "passed" else "red"
-        table.add_row(result.name, f"[{style}]{result.outcome}[/{style}]", f"{result.seconds:.1f}s",
+        table.add_row(result.name, Text(result.outcome, style=style), f"{result.seconds:.1f}s",
                       result.message[:100])
     for phase, seconds in report.phases.items():
         table.add_row(f"phase: {phase}", "", ui.format_duration(seconds), "")
@@ -150,16 +152,14 @@ def summary_table(report: TestReport) -> Table:
 
 
 def write_report(report: TestReport) -> None:
-    file_console = Console(record=True, width=160, file=open("/dev/null", "w"))  # noqa: SIM115
+    file_console = Console(record=True, width=160, markup=False, file=open("/dev/null", "w"))  # noqa: SIM115
     file_console.print(summary_table(report))
     (report.out / "summary.txt").write_text(file_console.export_text())
     passed = sum(r.outcome == "passed" for r in report.results)
     data = {"accel": report.accel, "phases_seconds": report.phases, "checks": len(report.results),
             "passed": passed, "failed": len(report.results) - passed,
             "results": [asdict(r) for r in report.results]}
-    partial = report.out / ".phases.json.tmp"
-    partial.write_text(json.dumps(data, indent=2) + "\n")
-    partial.replace(report.out / "phases.json")
+    atomic_write(report.out / "phases.json", json.dumps(data, indent=2) + "\n")
 
 
 def default_install_yaml(role: str) -> Path:

@@ -149,7 +149,7 @@ BAD = [
     Bad(
         "no primary network",
         "install.yaml",
-        "a machine needs a private primary network",
+        "exactly one private primary network is required, got 0",
         replace("networktype: privateprimaryunshared", "networktype: external"),
     ),
     Bad(
@@ -174,7 +174,7 @@ BAD = [
         "firewall without underlay",
         "install.yaml",
         "a firewall needs exactly one underlay network, got 0",
-        replace("underlay: true", "underlay: false", FIREWALL),
+        replace("networktype: underlay", "networktype: external", FIREWALL),
     ),
     Bad(
         "firewall rule port",
@@ -218,6 +218,14 @@ BAD = [
         "network",
         "generated /etc/frr/frr.conf is rejected by vtysh: line 3: % Unknown command",
         runner=tool_fails("vtysh", 2, "line 3: % Unknown command\n"),
+    ),
+    Bad(
+        "firewall nft rejected",
+        "network",
+        "generated /etc/nftables/rules is rejected by nft: "
+        "/etc/metal/networker/rules:7:3-6: Error: syntax error, unexpected junk",
+        runner=tool_fails("nft", 1, "/etc/metal/networker/rules:7:3-6: Error: syntax error, unexpected junk\n"
+                          "\t\tjunk\n\t\t^^^^\n"),
     ),
     Bad(
         "useradd fails",

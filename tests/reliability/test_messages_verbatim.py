@@ -1,0 +1,44 @@
+"""Messages carry the user's text exactly (issue 14.8): an error line names a URL, key or
+address as typed. Rich markup in the text must neither be interpreted (`[fd00::1]` vanished)
+nor crash the print (`[/x]` raised a MarkupError traceback)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+CLI = str(Path(sys.executable).with_name("metal-images"))
+
+
+def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CLI, *argv], capture_output=True, text=True, timeout=60)
+
+
+def test_an_ipv6_address_in_brackets_is_printed_as_typed(tmp_path: Path) -> None:
+    result = cli("serve", "--bind", "[fd00::1]:x", str(tmp_path))
+    assert result.returncode != 0
+    expected = "error: --bind '[fd00::1]:x': expected HOST:PORT, e.g. 127.0.0.1:8080"
+    assert result.stderr.splitlines()[-1] == expected
+
+
+def test_a_closing_tag_in_a_url_is_printed_not_a_traceback(tmp_path: Path) -> None:
+    result = cli("cache-sync", "plan", "--store-url", "xx://h/[/x]", "--image-list", "/dev/null",
+                 "--cache-root-path", str(tmp_path))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and "MarkupError" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: store url 'xx://h/[/x]': unknown scheme 'xx' (use a directory, file://, "
+                      "s3://<bucket>, http(s):// or 'direct')"]
+
+
+def test_warnings_and_steps_keep_brackets() -> None:
+    from metal_images import ui
+
+    with ui.console.capture() as captured:
+        ui.warn("key metal-os/[/x]/img and host [fd00::1]")
+        with ui.step("fetch [bold]x[/bold]"):
+            pass
+    text = captured.get()
+    assert "warning: key metal-os/[/x]/img and host [fd00::1]" in text
+    assert "==> fetch [bold]x[/bold]" in text and "<== fetch [bold]x[/bold]" in text
