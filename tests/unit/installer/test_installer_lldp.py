@@ -80,7 +80,7 @@ def test_a_bad_timestamp_stops_the_install_before_it_writes(tmp_path: Path) -> N
     write(tmp_path, "/etc/metal/install.yaml", text.replace('timestamp: "2026-11-25T09:41:43Z"',
                                                             'timestamp: "now\\"\\nconfigure x"'), 0o600)
     runner = FakeRunner(tmp_path, set(), default_handlers(tmp_path))
-    with pytest.raises(StepFailed, match="install.yaml: timestamp"):
+    with pytest.raises(StepFailed, match=r"install\.yaml: timestamp"):
         install(Target(tmp_path), runner, {}, lambda _line: None)
     assert not (tmp_path / "etc/systemd/network").exists()
     assert not (tmp_path / "etc/lldpd.d").exists()
