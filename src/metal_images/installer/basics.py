@@ -9,6 +9,7 @@ from typing import Any, Dict
 
 import yaml
 
+from . import rhel
 from .context import Context
 from .network.system import chrony_conf
 from .userdata import ignition_binary
@@ -27,6 +28,9 @@ def resolv_conf(ctx: Context) -> None:
 
 
 def ntp(ctx: Context) -> None:
+    if not ctx.osinfo.debian_family:
+        rhel.ntp(ctx)  # chronyd: RHEL has no systemd-timesyncd
+        return
     servers = ctx.cfg.ntp_servers
     if ctx.cfg.role == "firewall":
         # as os-installer: the whole file, its default pool when install.yaml names none

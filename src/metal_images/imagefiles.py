@@ -1,6 +1,7 @@
-"""Readers for the few image files the contract talks about (os-release, passwd, group).
+"""Readers for the few image files everyone looks into (os-release, passwd, group).
 
-Shared by `check` (files read from an archive) and `export` (files read from a tree).
+Shared by `check` (files read from an archive), `export` (files read from a tree) and the
+hammer emulation (the installed tree).
 """
 
 from __future__ import annotations
