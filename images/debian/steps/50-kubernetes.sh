@@ -4,8 +4,6 @@
 # systemd cgroups), with the two settings a kubelet on cgroup v2 needs.
 set -eu
 config=/etc/containerd/config.toml
-# Ubuntu's containerd package ships no /etc/containerd (Debian's does)
-mkdir -p "${config%/*}"
 containerd config default > "$config.new"
 sed -i -e 's/^\([[:space:]]*\)SystemdCgroup = false$/\1SystemdCgroup = true/' \
        -e 's|^\([[:space:]]*\)bin_dir = ".*"$|\1bin_dir = "/opt/cni/bin"|' "$config.new"
