@@ -1,8 +1,9 @@
 """/install.sh in the built firewall tree (Ubuntu 22.04 + the firewall's packages), in a
 chroot: the rules it writes are checked by the image's own nft, as in a real install.
 
-The tree (the `firewall_rootfs` session fixture: a real build, minutes cold) is never
-modified: the test works on an overlay that is removed afterwards. Besides the install
+The tree (the `firewall_rootfs` session fixture: a real build, minutes cold; or an
+already built one named by METAL_IMAGES_TEST_FIREWALL_TREE) is never modified: the test
+works on an overlay that is removed afterwards. Besides the install
 itself, the image's nft checks the ruleset of every golden case of ours
 (tests/unit/installer/golden_firewall/nftables/) and refuses a broken one, so the
 renderer's output is known to parse with the nft the firewall ships, not only with the
@@ -29,10 +30,20 @@ VM_FIXTURES = Path(__file__).parents[2] / "src/metal_images/vm/fixtures"
 NFT_GOLDEN = Path(__file__).parents[1] / "unit/installer/golden_firewall/nftables"
 
 
+# an already built firewall tree (e.g. another checkout's build/firewall/rootfs) instead of
+# building one; it is only read (the overlay takes every write)
+TREE_ENV = "METAL_IMAGES_TEST_FIREWALL_TREE"
+
+
 @pytest.fixture(scope="module")
-def pristine_tree(firewall_rootfs: Path) -> Path:
+def pristine_tree(request: pytest.FixtureRequest) -> Path:
     """The built firewall tree; `tree` (test_installer_chroot) lays the overlay on it."""
-    return firewall_rootfs
+    given = os.environ.get(TREE_ENV)
+    if given:
+        if not (Path(given) / "usr/sbin/nft").exists():
+            pytest.fail(f"{TREE_ENV}={given} is no firewall tree (no usr/sbin/nft)")
+        return Path(given)
+    return Path(request.getfixturevalue("firewall_rootfs"))
 
 
 @pytest.fixture(scope="module")
