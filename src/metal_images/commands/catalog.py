@@ -44,7 +44,7 @@ def list_images(as_json: bool) -> None:
             "yes" if s.supported else "no",
             "yes" if paths.rootfs_dir(s.family).is_dir() else "-",
         )
-    ui.console.print(table)
+    ui.stdout_console().print(table)  # a result: stdout
 
 
 def _base(spec: ImageSpec) -> str:
