@@ -27,9 +27,10 @@ def byte_progress(total: int, label: str) -> Iterator[ProgressFn | None]:
 
 
 def _check_image_is_ours(backend: Backend, plan: TransferPlan, facts: Mapping[str, FileFacts]) -> None:
-    """Compare before complete: the .md5 goes up only if the stored image is the one it
-    describes. Another publish of the same set may have replaced the image meanwhile; its
-    .md5 (or none) then stays, never ours beside its image."""
+    """Compare before (and after) complete: the .md5 stays up only if the stored image is
+    the one it describes. Another publish of the same set may replace the image meanwhile
+    (S3 has no lock); the set then ends incomplete or complete with the other publish's
+    image and .md5, never with ours beside its image."""
     key = plan.dest.key(IMAGE)
     ours = facts[IMAGE]
     stored = backend.stat(key)
@@ -68,6 +69,12 @@ def execute(
                     md5=known.md5 or "",
                     progress=progress,
                 )
+                if action.name == MD5:
+                    try:  # and after: a publish racing between the check and the upload
+                        _check_image_is_ours(backend, plan, facts)
+                    except MetalImagesError:
+                        backend.delete(action.key)  # incomplete, never ours beside its image
+                        raise
             elif action.op == "copy":
                 assert copy_from is not None
                 ui.detail(f"copy {copy_from[action.name]} -> {action.key}")
