@@ -22,12 +22,12 @@ from pathlib import Path
 
 import boto3
 import pytest
+from tests.support.store_sample import local_s3, make_artifact_set
 
 from metal_images.artifact.registry import IMAGE, MD5
 from metal_images.store import open_store
 from metal_images.store.backend import Backend
 from metal_images.store.listing import list_sets
-from metal_images.store.sample import local_s3, make_artifact_set
 
 pytestmark = pytest.mark.timeout(180)
 CLI = str(Path(sys.executable).with_name("metal-images"))

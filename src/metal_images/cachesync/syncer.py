@@ -22,7 +22,7 @@ from rich.table import Table
 from metal_images import ui
 from metal_images.cachesync import http
 from metal_images.cachesync.config import CacheSyncConfig
-from metal_images.cachesync.download import DiskFullError, download_verified, parse_md5, write_text_atomic
+from metal_images.cachesync.download import DiskFullError, download_verified, write_text_atomic
 from metal_images.cachesync.entities import ImageEntity, load_entities_file, load_url_list
 from metal_images.cachesync.layout import CacheLayout, index_cache, remove_empty_dirs, remove_file
 from metal_images.cachesync.metalapi import MetalApi
@@ -40,6 +40,7 @@ from metal_images.cachesync.retry import with_retries
 from metal_images.cachesync.sizes import format_size
 from metal_images.cachesync.store import HttpStore, ObjectRef, Store, open_store
 from metal_images.errors import MetalImagesError
+from metal_images.sidecar import read_digest
 
 
 class SyncError(MetalImagesError):
@@ -110,7 +111,7 @@ class Syncer:
         for ref in refs:
             try:
                 text = self._md5_text(store, ref)
-                sums[ref.key] = parse_md5(text, what=f"{store.description}: {ref.key}.md5")
+                sums[ref.key] = read_digest(text, "md5", what=f"{store.description}: {ref.key}.md5")
             except MetalImagesError as exc:
                 # one unreadable checksum must not stop the round: the cached copy is kept as it is
                 ui.warn(f"{exc.message}; keeping the cached {ref.key} unchecked")
@@ -238,7 +239,7 @@ class Syncer:
         expected: str | None = None
         if cache_plan.verify_md5:
             md5_text = self._md5_text(store, ref)
-            expected = parse_md5(md5_text, what=f"{store.description}: {ref.key}.md5")
+            expected = read_digest(md5_text, "md5", what=f"{store.description}: {ref.key}.md5")
         task = progress.add_task(item.subpath, total=item.size) if progress else None
         started = time.monotonic()
 

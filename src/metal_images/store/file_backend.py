@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from metal_images.errors import MetalImagesError
+from metal_images.files import atomic_output, file_digest
 from metal_images.identity import check_key, check_prefix
 from metal_images.store.backend import ObjectInfo, Progress, check_uploaded
 
@@ -53,14 +54,6 @@ def _recorded_checksums(path: Path, st: os.stat_result) -> tuple[str | None, str
     if int(size) != st.st_size or int(mtime) != st.st_mtime_ns:
         return None, None  # changed behind our back: the record is stale
     return sha256, None if md5 == "-" else md5
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class FileBackend:
@@ -101,7 +94,7 @@ class FileBackend:
         info = self.stat(key)
         if info is None:
             return None
-        return info.sha256 or file_sha256(self.path(key))
+        return info.sha256 or file_digest(self.path(key))
 
     def read_bytes(self, key: str) -> bytes:
         try:
@@ -115,34 +108,21 @@ class FileBackend:
         return fd, Path(name)
 
     def put_file(self, key: str, source: Path, *, sha256: str, md5: str, progress: Progress | None) -> str:
-        target = self.path(key)
-        fd, temp = self._temp_beside(target)
-        try:
-            digest = hashlib.md5(usedforsecurity=False)
-            buffer = bytearray(CHUNK)
-            view = memoryview(buffer)
-            with source.open("rb", buffering=0) as src:
-                # read, hash, write: the md5 is of the bytes stored, not of what was exported
-                while n := src.readinto(buffer):
-                    digest.update(view[:n])
-                    written = 0
-                    while written < n:
-                        written += os.write(fd, view[written:n])
-                    if progress:
-                        progress(n)
-            check_uploaded(key, source, md5, digest.hexdigest())
-            os.fchmod(fd, 0o644)
-            os.fsync(fd)
-            _record_checksums(fd, sha256, digest.hexdigest())
-            os.close(fd)
-            fd = -1
-            os.replace(temp, target)
-            return digest.hexdigest()
-        except BaseException:
-            if fd >= 0:
-                os.close(fd)
-            temp.unlink(missing_ok=True)
-            raise
+        digest = hashlib.md5(usedforsecurity=False)
+        buffer = bytearray(CHUNK)
+        view = memoryview(buffer)
+        with atomic_output(self.path(key), durable=True, suffix=TEMP_SUFFIX) as out, \
+                source.open("rb", buffering=0) as src:
+            # read, hash, write: the md5 is of the bytes stored, not of what was exported
+            while n := src.readinto(buffer):
+                digest.update(view[:n])
+                out.write(view[:n])
+                if progress:
+                    progress(n)
+            check_uploaded(key, source, md5, digest.hexdigest())  # raising drops the temp file
+            out.flush()
+            _record_checksums(out.fileno(), sha256, digest.hexdigest())
+        return digest.hexdigest()
 
     @contextlib.contextmanager
     def set_lock(self, prefix: str) -> Iterator[None]:
