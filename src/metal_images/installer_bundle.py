@@ -25,9 +25,17 @@ INSTALLER_PACKAGE = Path(__file__).resolve().parent / "installer"
 INTERPRETER = "/usr/bin/python3"
 # zip timestamps cannot predate 1980; every entry gets this one
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+# the oldest Python the installer runs on; older ones (CentOS 7 has 3.6) cannot even parse
+# it, so the entry point, kept parseable by any Python 3, says so in one line first
+OLDEST_PYTHON = (3, 9)
 MAIN = (
     "# the entry point of /install.sh (a zipapp built by metal-images)\n"
     "import sys\n\n"
+    f"if sys.version_info < {OLDEST_PYTHON!r}:\n"
+    "    sys.stderr.write('install.sh: needs Python %d.%d or newer with PyYAML, this image has %d.%d\\n'\n"
+    f"                     % ({OLDEST_PYTHON[0]}, {OLDEST_PYTHON[1]},"
+    " sys.version_info[0], sys.version_info[1]))\n"
+    "    sys.exit(1)\n\n"
     "from installer.main import main\n\n"
     "sys.exit(main())\n"
 )

@@ -58,6 +58,9 @@ def serve_in_thread(app: web.Application, host: str = "127.0.0.1") -> Iterator[s
         thread.join(10)
 
 
+ENDLESS_LIMIT = 256 << 20
+
+
 @dataclass
 class StoreServer:
     """Serves files of `root` by path; knobs make it fail like a real store sometimes does."""
@@ -68,6 +71,8 @@ class StoreServer:
     stall_seconds: float = 5.0
     bytes_per_second: int = 0      # 0: as fast as possible
     corrupt: set[str] = field(default_factory=set)  # keys whose bytes get flipped
+    cut: dict[str, int] = field(default_factory=dict)  # key -> bytes sent before the connection drops
+    endless: set[str] = field(default_factory=set)  # keys answered with a body that never ends
     requests: list[tuple[float, str, str, int]] = field(default_factory=list)  # (time, method, path, status)
 
     def app(self) -> web.Application:
@@ -89,11 +94,16 @@ class StoreServer:
             self.requests.append((time.monotonic(), request.method, key, 599))
             await asyncio.sleep(self.stall_seconds)
             return web.Response(status=503, text="too late")
+        if key in self.endless:
+            self.requests.append((time.monotonic(), request.method, key, 200))
+            return await self._endless(request)
         path = self.root / key
         if not path.is_file():
             self.requests.append((time.monotonic(), request.method, key, 404))
             return web.Response(status=404)
         self.requests.append((time.monotonic(), request.method, key, 200))
+        if key in self.cut and request.method == "GET":
+            return await self._cut_off(request, path, self.cut[key])
         if not self.bytes_per_second and key not in self.corrupt:
             return web.FileResponse(path)
         size = path.stat().st_size
@@ -110,6 +120,31 @@ class StoreServer:
                 if self.bytes_per_second:
                     await asyncio.sleep(len(data) / self.bytes_per_second)
         await response.write_eof()
+        return response
+
+
+    async def _endless(self, request: web.Request) -> web.StreamResponse:
+        """Zeros without a length, until the client leaves (or ENDLESS_LIMIT, so it ends by itself)."""
+        response = web.StreamResponse()
+        await response.prepare(request)
+        chunk = b"0" * (max(1, self.bytes_per_second // 10) if self.bytes_per_second else 1 << 16)
+        sent = 0
+        try:
+            while sent < ENDLESS_LIMIT:
+                await response.write(chunk)
+                sent += len(chunk)
+                await asyncio.sleep(len(chunk) / self.bytes_per_second if self.bytes_per_second else 0)
+        except (ConnectionError, RuntimeError):
+            pass  # the client gave up, as it should
+        return response
+
+    async def _cut_off(self, request: web.Request, path: Path, sent: int) -> web.StreamResponse:
+        """Announce the whole file, send `sent` bytes, then drop the connection."""
+        response = web.StreamResponse(headers={"Content-Length": str(path.stat().st_size)})
+        await response.prepare(request)
+        await response.write(path.read_bytes()[:sent])
+        if request.transport is not None:
+            request.transport.close()
         return response
 
 

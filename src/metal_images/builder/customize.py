@@ -9,6 +9,7 @@ dir is deleted.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -45,6 +46,8 @@ def _installer_digest() -> dict[str, str]:
     for path in installer_bundle.installer_source_files():
         name = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
         digest[name] = file_digest(path)
+    # the zipapp's entry point is code too (its Python version guard)
+    digest["__main__.py"] = hashlib.sha256(installer_bundle.MAIN.encode()).hexdigest()
     return digest
 
 

@@ -20,6 +20,7 @@ from metal_images.cachesync.retry import TransientError
 from metal_images.cachesync.store import Source
 from metal_images.errors import MetalImagesError
 from metal_images.files import atomic_output
+from metal_images.speed import SpeedGuard, SpeedRule, TooSlow
 
 BUFFER_SIZE = 4 << 20
 BUFFERS = 4
@@ -50,18 +51,25 @@ class ChecksumMismatch(TransientError):
     """The bytes received do not match the store's .md5 (a corrupted transfer or object)."""
 
 
-def _fill(source: Source, buffer: memoryview) -> int:
-    """Read until the buffer is full or the stream ends."""
+class IncompleteDownload(TransientError):
+    """Fewer (or more) bytes arrived than the store announced: a cut-off transfer."""
+
+
+def _fill(source: Source, buffer: memoryview, guard: SpeedGuard | None) -> int:
+    """Read until the buffer is full or the stream ends (the guard sees every chunk)."""
     filled = 0
     while filled < len(buffer):
         n = source.readinto(buffer[filled:])
         if not n:
             break
+        if guard is not None:
+            guard.count(n)
         filled += n
     return filled
 
 
-def stream_to_file(source: Source, fd: int, on_bytes: Callable[[int], None] | None = None) -> tuple[int, str]:
+def stream_to_file(source: Source, fd: int, on_bytes: Callable[[int], None] | None = None,
+                   guard: SpeedGuard | None = None) -> tuple[int, str]:
     """Copy `source` to `fd`, hashing and writing in helper threads; returns (bytes, md5 hex)."""
     digest = hashlib.md5(usedforsecurity=False)
     writer = FileWriter(fd)
@@ -70,7 +78,7 @@ def stream_to_file(source: Source, fd: int, on_bytes: Callable[[int], None] | No
     with BufferPipeline(buffers, [("md5", digest.update), ("write", writer.write)]) as pipe:
         while True:
             index = pipe.acquire()
-            length = _fill(source, buffers[index])
+            length = _fill(source, buffers[index], guard)
             if not length:
                 break
             pipe.submit(index, length)
@@ -90,12 +98,18 @@ def download_verified(
     what: str,
     on_bytes: Callable[[int], None] | None = None,
     durable: bool = True,
+    expected_size: int | None = None,
+    speed: SpeedRule | None = None,
 ) -> tuple[int, str]:
     """Download into `tmp_dir`, verify, fsync and rename to `final`, which must lie in
     `inside` (the cache root, checked after resolving). Returns (bytes, md5).
 
     `durable=False` skips the fsync (only the benchmark uses it, to show what it costs):
     without it a power loss could leave a renamed but empty file whose sidecar says "verified".
+
+    A download counts only when its byte count equals `expected_size` (the announced
+    length) when that is known: kernels and boot images have no md5 to catch a cut-off.
+    `speed` stops a transfer that trickles (retried like a timeout).
     """
     try:
         def contained() -> None:
@@ -105,7 +119,13 @@ def download_verified(
 
         with atomic_output(final, temp_dir=tmp_dir, suffix=".part", durable=durable,
                            before_replace=contained) as handle:
-            size, md5 = stream_to_file(source, handle.fileno(), on_bytes)
+            guard = SpeedGuard(speed, what) if speed is not None else None
+            try:
+                size, md5 = stream_to_file(source, handle.fileno(), on_bytes, guard)
+            except TooSlow as exc:
+                raise TransientError(exc.message) from exc
+            if expected_size is not None and size != expected_size:
+                raise IncompleteDownload(f"{what}: incomplete: got {size} of {expected_size} bytes")
             if expected_md5 is not None and md5 != expected_md5:
                 raise ChecksumMismatch(f"{what}: md5 mismatch: got {md5}, the store says {expected_md5}")
         return size, md5
