@@ -3,19 +3,23 @@ order, and which it does not run again when the stage cache answers (no root nee
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from metal_images import runner
 from metal_images.builder.builder import build_image
+from metal_images.builder.plan import plan_build
 from metal_images.builder.tools import tool_version
 from metal_images.catalog import load_catalog
+from metal_images.cli import main
 from metal_images.errors import MetalImagesError
 from tests.support.recording_runner import Call, RecordingRunner, Reply
-from tests.unit.catalog_helpers import write_demo
+from tests.unit.catalog_helpers import write_demo, write_family
 
 KERNEL = "6.1.0-99-amd64"
 
@@ -125,3 +129,41 @@ def test_a_missing_tool_is_one_clear_error(fake: RecordingRunner) -> None:
     tool_version.cache_clear()
     with pytest.raises(MetalImagesError, match="mmdebstrap is not installed"):
         tool_version("mmdebstrap")
+
+
+def test_the_plan_names_hits_misses_and_the_changed_input(fake: RecordingRunner, tmp_path: Path) -> None:
+    cold = plan_build(load_catalog(), "demo")
+    assert [(s.name, s.hit, s.why, s.maker) for s in cold.stages] == [
+        ("bootstrap", False, "not built before", "mmdebstrap"),
+        ("customize", False, "not built before", "customize"),
+    ]
+    assert cold.stages[1].inputs["base"] == cold.stages[0].key  # a child's key holds its base's key
+    assert _ran(fake) == []  # planning builds nothing
+    result = build_image("demo", catalog=load_catalog())
+    assert result.stages == {s.name: s.key for s in cold.stages}
+    (tmp_path / "catalog/demo/context/etc/motd").write_text("changed\n")
+    warm = plan_build(load_catalog(), "demo")
+    assert [(s.name, s.hit) for s in warm.stages] == [("bootstrap", True), ("customize", False)]
+    assert "changed context" in warm.stages[1].why and "motd" in warm.stages[1].why
+    assert warm.lines()[0] == "build demo: 1 of 2 stages to build"
+    assert [s.hit for s in plan_build(load_catalog(), "demo", force=True).stages] == [False, False]
+
+
+def test_a_derived_image_plans_on_its_parents_final_key(fake: RecordingRunner, tmp_path: Path) -> None:
+    write_family(tmp_path / "catalog", "child", 'name: child\nversion: "1"\nfrom: demo\n')
+    plan = plan_build(load_catalog(), "child")
+    assert [(s.family, s.name) for s in plan.stages] == [
+        ("demo", "bootstrap"), ("demo", "customize"), ("child", "customize")]
+    assert plan.stages[2].inputs["base"] == plan.stages[1].key
+    build_image("child", catalog=load_catalog())
+    assert all(s.hit for s in plan_build(load_catalog(), "child").stages)
+
+
+def test_build_dry_run_prints_the_plan_on_stdout(fake: RecordingRunner) -> None:
+    result = CliRunner().invoke(main, ["build", "demo", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "build demo: 2 of 2 stages to build"
+    assert lines[1].split()[:2] == ["demo", "bootstrap"] and "miss" in lines[1] and "[mmdebstrap]" in lines[1]
+    assert lines[2].split()[:2] == ["demo", "customize"] and "not built before" in lines[2]
+    assert _ran(fake) == [] and not (Path(os.environ["METAL_IMAGES_WORKDIR"]) / "demo/rootfs").exists()
