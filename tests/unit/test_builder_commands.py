@@ -12,8 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from metal_images import runner
+from metal_images.artifact import exporter
+from metal_images.artifact.exporter import ImageIdentity
 from metal_images.builder.builder import build_image
 from metal_images.builder.plan import plan_build
+from metal_images.builder.state import load_state, state_path
 from metal_images.builder.tools import tool_version
 from metal_images.catalog import load_catalog
 from metal_images.cli import main
@@ -167,3 +170,16 @@ def test_build_dry_run_prints_the_plan_on_stdout(fake: RecordingRunner) -> None:
     assert lines[1].split()[:2] == ["demo", "bootstrap"] and "miss" in lines[1] and "[mmdebstrap]" in lines[1]
     assert lines[2].split()[:2] == ["demo", "customize"] and "not built before" in lines[2]
     assert _ran(fake) == [] and not (Path(os.environ["METAL_IMAGES_WORKDIR"]) / "demo/rootfs").exists()
+
+
+def test_the_build_state_is_one_model_for_builder_and_export(fake: RecordingRunner) -> None:
+    result = build_image("demo", catalog=load_catalog())
+    state = load_state("demo")
+    assert state is not None and state.stages == result.stages and state.parent is None
+    assert state.tools["mmdebstrap"] == "1.3.5"
+    build_json = ImageIdentity("demo", "demo", "1", "stable")
+    assert exporter.build_json(build_json, state, level=4, epoch=0, origin="x")["stages"] == result.stages
+    state_path("demo").write_text('{"family": "demo", "stages": [1, 2')
+    with pytest.raises(MetalImagesError, match="cannot read the build state"):
+        load_state("demo")
+    assert load_state("other") is None
