@@ -41,6 +41,8 @@ PACKAGES = [
             post="mkdir -p /var/lib/mi-hello && echo \"post ran as $(cat /proc/self/comm)\" "
                  "> /var/lib/mi-hello/post"),
 ]
+EXTRA = Package("mi-extra", "2.0", {"/usr/share/mi-extra/README": "added by a derived image\n"},
+                requires=("mi-hello",))
 STEP = "#!/bin/sh\nset -eu\necho \"step ran for $METAL_IMAGE_FAMILY\" > /etc/mi-step\n"
 
 
@@ -64,7 +66,7 @@ def repos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, Pa
     work = tmp_path_factory.mktemp("rpmrepo")
     good = SigningKey.create(work / "gnupg-good", "good@metal-images.invalid")
     other = SigningKey.create(work / "gnupg-other", "other@metal-images.invalid")
-    rpms = build_rpms(PACKAGES, work)
+    rpms = build_rpms([*PACKAGES, EXTRA], work)
     site = work / "site"
     make_repository(site / "good", rpms, good)
     make_repository(site / "other-signer", rpms, other)
@@ -180,3 +182,24 @@ def test_unreachable_repository_fails_in_one_line(repos: tuple[Served, Path, Pat
     message = _one_line_failure(_catalog(env, key, "{mirror}/good/"))
     assert message.startswith(f"{FAMILY} bootstrap: repository 'local' (http://127.0.0.1:{port}/good/) "
                               "is unreachable")
+
+
+def test_derived_image_installs_from_the_base_repositories(repos: tuple[Served, Path, Path], env: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    served, key, _ = repos
+    monkeypatch.setenv(MIRROR_ENV, served.url)
+    images = _catalog(env, key, "{mirror}/good/")
+    (images / "rpmtest-extra").mkdir()
+    (images / "rpmtest-extra/image.yaml").write_text(
+        'name: rpmtest-extra\nversion: "9"\nfrom: rpmtest\npackages: [mi-extra]\n')
+
+    result = build_image("rpmtest-extra", catalog=load_catalog(images))
+    assert result.rebuilt == [f"{FAMILY}/bootstrap", f"{FAMILY}/customize", "rpmtest-extra/customize"]
+    root = result.rootfs
+    assert (root / "usr/share/mi-extra/README").read_text() == "added by a derived image\n"
+    assert "mi-extra" in _rpm_query(root)
+    assert (root / "etc/mi-step").is_file()  # the parent's tree underneath
+    assert (root / "etc/machine-id").read_text() == ""
+    assert not list((root / "var/cache/dnf").rglob("*.rpm"))
+    assert served.fetched("/mi-extra-2.0-1.noarch.rpm")
+    assert build_image("rpmtest-extra", catalog=load_catalog(images)).rebuilt == []

@@ -106,8 +106,8 @@ class MmdebstrapBackend:
     def bootstrap(self, spec: ImageSpec, target: Path) -> None:
         run_bootstrap(spec, target)
 
-    def install_packages(self, spec: ImageSpec, root: Path, distribution: str, suite: str) -> None:
-        apt_install(spec, root, apt_cache_dir(distribution, suite))
+    def install_packages(self, spec: ImageSpec, base: ImageSpec, root: Path) -> None:
+        apt_install(spec, root, apt_cache_dir(base.distribution or "debian", base.suite or ""))
 
     def tools(self) -> dict[str, str]:
         return {"mmdebstrap": tool_version("mmdebstrap")}

@@ -113,7 +113,7 @@ class Builder:
         customize = self._stage(
             store, "customize", inputs,
             lambda tree: run_customize(spec, base_tree.tree, tree, distribution=distribution,
-                                       suite=suite, has_kernel=has_kernel),
+                                       suite=suite, has_kernel=has_kernel, base=base),
         )
         stages["customize"] = customize.key
         self._final[spec.family] = customize

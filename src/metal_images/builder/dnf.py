@@ -5,6 +5,9 @@ only repositories are the image's (builder/repositories.py) and gpgcheck is on f
 one that does not turn it off. The host's rpm keeps its database where the image's rpm
 looks (/var/lib/rpm), not where Debian's rpm keeps its own (~/.rpmdb).
 
+A derived image (`from:` an RPM image) installs its packages the same way into its
+customize tree, from the base image's repositories.
+
 Downloaded .rpms live in a package cache shared by all builds
 (`~/.cache/metal-images/dnf/<distribution>-<releasever>`), bind-mounted on the tree's
 /var/cache/dnf while dnf runs, so the tree keeps none of them and a rebuild downloads
@@ -14,6 +17,7 @@ only the repository metadata again.
 from __future__ import annotations
 
 import re
+from contextlib import ExitStack
 from pathlib import Path
 
 from metal_images import paths, runner, ui
@@ -54,15 +58,15 @@ def dnf_conf(reposdir: Path) -> str:
     ])
 
 
-def dnf_argv(spec: ImageSpec, target: Path, config: Path) -> list[str]:
-    assert spec.releasever is not None
+def dnf_argv(base: ImageSpec, root: Path, config: Path, packages: list[str]) -> list[str]:
+    assert base.releasever is not None
     return [
         "dnf", "-y",
         f"--config={config}",
-        f"--installroot={target}",
-        f"--releasever={spec.releasever}",
+        f"--installroot={root}",
+        f"--releasever={base.releasever}",
         "--forcearch=x86_64",
-        "install", *package_list(spec),
+        "install", *packages,
     ]
 
 
@@ -124,20 +128,30 @@ def explain_failure(family: str, output: str, repositories: list[ResolvedReposit
     return None
 
 
-def run_dnf_bootstrap(spec: ImageSpec, target: Path) -> None:
-    repositories = resolve(spec)  # a missing mirror fails before anything is written
-    cache = dnf_cache_dir(spec)
-    (target / "etc").mkdir(parents=True, exist_ok=True)
-    (target / "etc/machine-id").write_text(BUILD_MACHINE_ID)
+def dnf_install(spec: ImageSpec, base: ImageSpec, root: Path, packages: list[str], *,
+                api_mounts: bool) -> None:
+    """The host's dnf installs `packages` into `root` from `base`'s repositories; `spec` is the
+    image being built (its work dir keeps dnf's host config). `api_mounts`: mount /proc, /sys,
+    /dev for the scriptlets (the customize stage has them mounted already)."""
+    repositories = resolve(base)  # a missing mirror fails before anything is written
+    cache = dnf_cache_dir(base)
+    machine_id = root / "etc/machine-id"
+    machine_id.parent.mkdir(parents=True, exist_ok=True)
+    if not machine_id.is_file() or not machine_id.read_text().strip():
+        machine_id.unlink(missing_ok=True)
+        machine_id.write_text(BUILD_MACHINE_ID)
     # the host side of dnf's configuration, kept (rewritten each run) so that the line
     # a failure prints reproduces it
     host = paths.image_work_dir(spec.family) / "dnf-host"
     write_repo_file(host / "repos.d" / "image.repo", repositories)
     (host / "dnf.conf").write_text(dnf_conf(host / "repos.d"))
     (host / ".rpmmacros").write_text(RPM_MACROS)  # read from $HOME by the host's rpm
-    argv = dnf_argv(spec, target, host / "dnf.conf")
+    argv = dnf_argv(base, root, host / "dnf.conf", packages)
     env = {"HOME": str(host), "LC_ALL": "C.UTF-8"}
-    with chroot_mounts(target), mount(str(cache), target / DNF_CACHE.lstrip("/"), bind=True):
+    with ExitStack() as mounts:
+        if api_mounts:
+            mounts.enter_context(chroot_mounts(root))
+        mounts.enter_context(mount(str(cache), root / DNF_CACHE.lstrip("/"), bind=True))
         result = runner.run(argv, env=env, check=False)
     if result.returncode != 0:
         line = explain_failure(spec.family, result.output, repositories)
@@ -160,14 +174,13 @@ class DnfBackend:
 
     def bootstrap(self, spec: ImageSpec, target: Path) -> None:
         with ui.step(f"dnf: {len(package_list(spec))} packages from {len(spec.repositories)} repositories"):
-            run_dnf_bootstrap(spec, target)
+            dnf_install(spec, spec, target, package_list(spec), api_mounts=True)
 
-    def install_packages(self, spec: ImageSpec, root: Path, distribution: str, suite: str) -> None:
-        if spec.packages or spec.kernel:
-            raise MetalImagesError(
-                f"{spec.folder / 'image.yaml'}: packages: a derived {distribution} image cannot add "
-                "packages yet; list them in the base image"
-            )
+    def install_packages(self, spec: ImageSpec, base: ImageSpec, root: Path) -> None:
+        packages = package_list(spec)
+        if packages:
+            with ui.step(f"dnf: {len(packages)} packages from {base.family}'s repositories"):
+                dnf_install(spec, base, root, packages, api_mounts=False)
 
     def tools(self) -> dict[str, str]:
         return {"dnf": tool_version("dnf"), "rpm": tool_version("rpm")}
