@@ -17,9 +17,13 @@ APT_PACKAGES=(
   distro-info-data gnupg
   # export/check: the reference tools our output must satisfy
   lz4 tar coreutils
+  # tests: unpack an image's initrd (Debian and Ubuntu compress it with zstd)
+  zstd xz-utils
   # test: hammer emulation (disk, partitions, file systems), boot, switch
   qemu-system-x86 qemu-utils ovmf gdisk fdisk dosfstools mtools e2fsprogs mdadm kpartx
   frr dnsmasq-base iproute2 openssh-client
+  # test: `nft --check` of the rendered firewall rules, rulesets loaded into test namespaces
+  nftables
   # store/cache-sync benchmarks compare against these
   nginx-light curl
   # python

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from metal_images.cachesync.testing import StoreServer, serve_in_thread
+from tests.support.store_servers import StoreServer, serve_in_thread
 
 CLI = str(Path(sys.executable).with_name("metal-images"))
 KERNEL = "metal-hammer/v0.13/metal-hammer-kernel"

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from metal_images.cachesync.testing import StoreServer, serve_in_thread
+from tests.support.store_servers import StoreServer, serve_in_thread
 
 CLI = str(Path(sys.executable).with_name("metal-images"))
 OLD = "metal-os/20240101/debian/12/img.tar.lz4"

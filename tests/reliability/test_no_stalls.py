@@ -18,8 +18,8 @@ from pathlib import Path
 
 import lz4.frame
 import pytest
-from metal_images.cachesync.testing import StoreServer, serve_in_thread
-from metal_images.store.sample import make_artifact_set
+from tests.support.store_sample import make_artifact_set
+from tests.support.store_servers import StoreServer, serve_in_thread
 
 CLI = str(Path(sys.executable).with_name("metal-images"))
 KEY = "metal-os/stable/debian/12/img.tar.lz4"

@@ -79,6 +79,10 @@ def sample_members(os_id: str = "debian", role: str = "machine") -> list[Member]
         symlink("etc/systemd/system/default.target", "/lib/systemd/system/multi-user.target"),
         file("install-go", b"#!/bin/sh\nexit 0\n", 0o755),
         file("usr/lib/os-release", f'ID={os_id}\nVERSION_ID="12"\n'.encode()),
+        # FRR 10's mgmtd and the tmpfiles line that gives it /var/lib/frr (frr-state-dir)
+        directory("etc/tmpfiles.d"), directory("usr/lib/frr"),
+        file("etc/tmpfiles.d/frr.conf", b"d /var/lib/frr 0750 frr frr -\n"),
+        file("usr/lib/frr/mgmtd", b"\x7fELF", 0o755),
     ]
     for unit in ("frr.service", "lldpd.service", "ssh.service", "systemd-networkd.service",
                  "serial-getty@ttyS1.service", "watchdog.service"):
@@ -86,6 +90,8 @@ def sample_members(os_id: str = "debian", role: str = "machine") -> list[Member]
                                f"/lib/systemd/system/{unit}"))
     for alternatives in required_tools(os_id, role):
         members.append(file(f"usr/sbin/{alternatives[0]}", b"#!/bin/sh\n", 0o755))
+    # Debian's LLDP daemon, which the installer configures for phone home
+    members += [file(f"usr/sbin/{tool}", b"#!/bin/sh\n", 0o755) for tool in ("lldpd", "lldpcli")]
     if role == "firewall":
         members += firewall_members()
     return members

@@ -244,6 +244,37 @@ def test_directory_entries_may_be_implicit(tmp_path: Path) -> None:
     assert failing(report) == set()
 
 
+def _warning(report: Report, rule_id: str) -> str:
+    result = next(r for r in report.results if r.rule.id == rule_id)
+    assert result.status == "warn", (result.status, result.reason)
+    return result.reason
+
+
+def test_no_lldp_daemon_warns(tmp_path: Path) -> None:
+    report = check_members(tmp_path, without(sample.sample_members(), "usr/sbin/lldpcli"))
+    assert "never phones home" in _warning(report, "lldp-daemon")
+    assert report.ok(strict=False)
+
+
+def test_lldpd_not_enabled_warns(tmp_path: Path) -> None:
+    members = without(sample.sample_members(), "etc/systemd/system/multi-user.target.wants/lldpd.service")
+    assert "lldpd.service is not enabled" in _warning(check_members(tmp_path, members), "lldp-daemon")
+
+
+def test_go_lldpd_counts_as_a_daemon(tmp_path: Path) -> None:
+    members = without(without(sample.sample_members(), "usr/sbin/lldpd"), "usr/sbin/lldpcli")
+    members += [directory("usr/local"), directory("usr/local/bin"),
+                file("usr/local/bin/lldpd", b"\x7fELF", 0o755)]
+    result = next(r for r in check_members(tmp_path, members).results if r.rule.id == "lldp-daemon")
+    assert result.status == "pass", result.reason
+
+
+def test_baked_nvme_identity_warns(tmp_path: Path) -> None:
+    members = [*sample.sample_members(), directory("etc/nvme"),
+               file("etc/nvme/hostnqn", b"nqn.2014-08.org.nvmexpress:uuid:0\n")]
+    assert "/etc/nvme/hostnqn baked" in _warning(check_members(tmp_path, members), "no-baked-nvme-identity")
+
+
 def _with_install_sh(os_id: str, python: list[Member]) -> list[Member]:
     """The sample with /install.sh instead of install-go, and the given python3 files."""
     members = without(sample.sample_members(os_id), "install-go")

@@ -34,6 +34,8 @@ CAPTURED_FILES = frozenset({
     # for the firewall-services rule
     "etc/nftables.conf", *(f"{directory}/chrony@.service" for directory in UNIT_DIRS),
 })
+# for the frr-state-dir rule: every tmpfiles.d file (small, and few)
+CAPTURED_FOLDERS = ("etc/tmpfiles.d", "usr/lib/tmpfiles.d")
 CAPTURE_LIMIT = 1 << 20
 KERNEL_HEAD = 1024  # enough for the bzImage setup header (kexec_file_load needs a bzImage)
 TIMEOUT = 60
@@ -146,7 +148,7 @@ class _SpyTarInfo(tarfile.TarInfo):
 
 
 def _wants_content(name: str) -> int:
-    if name in CAPTURED_FILES:
+    if name in CAPTURED_FILES or name.rpartition("/")[0] in CAPTURED_FOLDERS:
         return CAPTURE_LIMIT
     if name.startswith("boot/vmlinuz-"):
         return KERNEL_HEAD

@@ -423,6 +423,27 @@ def services(facts: ArchiveFacts) -> Outcome:
     return "; ".join(problems) or None
 
 
+@rule("lldp-daemon", "an LLDP daemon the installer configures for phone home: Debian's lldpd "
+      "(lldpd + lldpcli, lldpd.service enabled) or go-lldpd (/usr/local/bin/lldpd)", severity="warning")
+def lldp_daemon(facts: ArchiveFacts) -> Outcome:
+    if facts.is_executable_file("usr/local/bin/lldpd"):
+        return None  # go-lldpd reads install.yaml itself
+    missing = [f"/{p}" for p in ("usr/sbin/lldpd", "usr/sbin/lldpcli") if not facts.is_executable_file(p)]
+    if missing:
+        return (f"no LLDP daemon ({', '.join(missing)} missing): the machine never phones home "
+                "to metal-core, which then treats it as dead")
+    if "lldpd.service" not in facts.enabled_units:
+        return "lldpd.service is not enabled: the machine never phones home to metal-core"
+    return None
+
+
+@rule("no-baked-nvme-identity", "no /etc/nvme/hostnqn or hostid in the image (each machine "
+      "generates its own; a shared one breaks NVMe/TCP access control)", severity="warning")
+def no_baked_nvme_identity(facts: ArchiveFacts) -> Outcome:
+    baked = [f"/{p}" for p in ("etc/nvme/hostnqn", "etc/nvme/hostid") if facts.exists(p)]
+    return f"{', '.join(baked)} baked into the image: every machine would share it" if baked else None
+
+
 def _unit_text(facts: ArchiveFacts, name: str) -> str | None:
     return next((t for d in UNIT_DIRS if (t := facts.text(f"{d}/{name}")) is not None), None)
 
@@ -448,6 +469,22 @@ def firewall_services(facts: ArchiveFacts) -> Outcome:
     problems += [f"{unit} not enabled" for unit in ("nftables.service", "suricata.service")
                  if unit not in enabled]
     return "; ".join(problems) or None
+
+
+# --- what differs between releases (docs/build.md, "Releases of a family") ------------------
+
+FRR_STATE_LINE = re.compile(r"^\s*[dDz]\s+/var/lib/frr/?\s+\S+\s+frr\s", re.MULTILINE)
+
+
+@rule("frr-state-dir", "where FRR has mgmtd (FRR 10), a tmpfiles.d line gives /var/lib/frr to frr "
+      "(metal-hammer's burn leaves every directory to root)", severity="warning")
+def frr_state_dir(facts: ArchiveFacts) -> Outcome:
+    if not facts.is_executable_file("usr/lib/frr/mgmtd"):
+        return skip("this FRR has no mgmtd")
+    for name, data in facts.contents.items():
+        if "/tmpfiles.d/" in f"/{name}" and FRR_STATE_LINE.search(data.decode("utf-8", errors="replace")):
+            return None
+    return "no tmpfiles.d line owns /var/lib/frr to frr: mgmtd cannot write its state after install"
 
 
 def evaluate(facts: ArchiveFacts) -> list[tuple[Rule, Status, str]]:
