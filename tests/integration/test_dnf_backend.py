@@ -7,6 +7,7 @@ gpg are (Debian packages). The image is an `almalinux` image of a temp catalog w
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -17,11 +18,14 @@ from pathlib import Path
 import pytest
 
 from metal_images import paths
+from metal_images.artifact import registry
+from metal_images.artifact.exporter import ImageIdentity, export_tree
 from metal_images.artifact.packages import installed_packages, packages_listing
 from metal_images.builder.builder import build_image
 from metal_images.builder.dnf import dnf_cache_dir
 from metal_images.builder.stagestore import StageStore
 from metal_images.catalog import load_catalog
+from metal_images.contract.report import check_archive
 from metal_images.errors import MetalImagesError
 from tests.integration.rpmrepo import Package, Served, SigningKey, build_rpms, make_repository, serve
 
@@ -145,6 +149,19 @@ def test_bootstrap_with_gpgcheck_then_cache_hits(repos: tuple[Served, Path, Path
     assert forced.rebuilt == [f"{FAMILY}/bootstrap", f"{FAMILY}/customize"]
     assert served.fetched(".rpm") == []
     assert served.fetched("repomd.xml")  # metadata is fetched again
+
+    # the export of an RPM tree: packages.txt and the SBOM from its rpm database; `check`
+    # reads it as AlmaLinux and finds no Python for /install.sh (the test image has none)
+    out = env / "export"
+    export_tree(root, out, ImageIdentity(FAMILY, FAMILY, "9", "stable"))
+    assert "mi-hello-1.0-1.noarch\n" in (out / registry.PACKAGES).read_text()
+    sbom = json.loads((out / registry.SBOM).read_text())
+    purls = {c.get("purl", "") for c in sbom["components"]}
+    assert any(p.startswith("pkg:rpm/almalinux/mi-shell@1.36-1") for p in purls), purls
+    results = {r.rule.id: r for r in check_archive(str(out / registry.IMAGE)).results}
+    assert results["os-release"].status == "pass" and results["installer"].status == "pass"
+    assert results["installer-python"].status == "fail"
+    assert results["installer-python"].reason.startswith("/usr/bin/python3 missing")
 
     # a gpgkey given as a URL under the mirror works alike
     shutil.rmtree(env / "images")
