@@ -77,6 +77,8 @@ def repos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, Pa
     good_key = good.export(work / "keys" / "good.asc")
     good.export(site / "good.asc")
     with serve(site) as served:
+        # a mirrorlist (one URL a line) that names the good repository
+        (site / "mirrorlist").write_text(f"{served.url}/good/\n")
         yield served, good_key, work
 
 
@@ -89,7 +91,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     shutil.rmtree(tmp_path / "work", ignore_errors=True)
 
 
-def _catalog(root: Path, key: Path, baseurl: str, gpgkey: str = "keys/good.asc") -> Path:
+def _catalog(root: Path, key: Path, url: str, gpgkey: str = "keys/good.asc", source: str = "baseurl") -> Path:
+    """A catalog with the test image; `source`: baseurl or mirrorlist (then `url` is the list's)."""
     folder = root / "images" / FAMILY
     (folder / "keys").mkdir(parents=True)
     (folder / "steps").mkdir()
@@ -99,7 +102,7 @@ def _catalog(root: Path, key: Path, baseurl: str, gpgkey: str = "keys/good.asc")
     (folder / "image.yaml").write_text(
         f'name: {FAMILY}\nversion: "9"\ndistribution: almalinux\nreleasever: "9"\n'
         "repositories:\n"
-        f"  - id: local\n    baseurl: \"{baseurl}\"\n    gpgkey: [\"{gpgkey}\"]\n"
+        f"  - id: local\n    {source}: \"{url}\"\n    gpgkey: [\"{gpgkey}\"]\n"
         "packages: [mi-hello]\n"
         "steps: [steps/10-mark.sh]\n"
     )
@@ -167,6 +170,13 @@ def test_bootstrap_with_gpgcheck_then_cache_hits(repos: tuple[Served, Path, Path
     shutil.rmtree(env / "images")
     by_url = load_catalog(_catalog(env, key, "{mirror}/good/", gpgkey="{mirror}/good.asc"))
     assert build_image(FAMILY, catalog=by_url).rebuilt == [f"{FAMILY}/bootstrap", f"{FAMILY}/customize"]
+
+    # ...and a repository given by a mirrorlist
+    shutil.rmtree(env / "images")
+    served.requests.clear()
+    listed = load_catalog(_catalog(env, key, "{mirror}/mirrorlist", source="mirrorlist"))
+    assert build_image(FAMILY, catalog=listed).rebuilt == [f"{FAMILY}/bootstrap", f"{FAMILY}/customize"]
+    assert served.fetched("/mirrorlist") and served.fetched("/good/repodata/repomd.xml")
 
 
 def _one_line_failure(catalog: Path) -> str:
