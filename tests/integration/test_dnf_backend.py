@@ -230,3 +230,12 @@ def test_derived_image_installs_from_the_base_repositories(repos: tuple[Served, 
     assert not list((root / "var/cache/dnf").rglob("*.rpm"))
     assert served.fetched("/mi-extra-2.0-1.noarch.rpm")
     assert build_image("rpmtest-extra", catalog=load_catalog(images)).rebuilt == []
+
+
+def test_missing_gpgkey_fails_in_one_line(repos: tuple[Served, Path, Path], env: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    served, key, _ = repos
+    monkeypatch.setenv(MIRROR_ENV, served.url)
+    message = _one_line_failure(_catalog(env, key, "{mirror}/good/", gpgkey="{mirror}/missing.asc"))
+    assert message == (f"{FAMILY} bootstrap: repository 'local': its gpgkey {served.url}/missing.asc "
+                       "cannot be fetched: Status code: 404")

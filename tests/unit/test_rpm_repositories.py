@@ -155,6 +155,11 @@ def test_dnf_failures_become_one_line() -> None:
         "alma bootstrap: no repository has package(s): nosuchpkg")
     assert explain_failure("alma", "Package x-1.rpm is not signed\nError: GPG check FAILED\n", []) == (
         "alma bootstrap: package signature check failed: Package x-1.rpm is not signed")
+    key_down = ("retrieving repo key for epel unencrypted from http://10.0.0.1/epel/KEY\n"
+                "Curl error (7): Couldn't connect to server for http://10.0.0.1/epel/KEY [refused]\n")
+    assert explain_failure("alma", key_down, []) == (
+        "alma bootstrap: repository 'epel': its gpgkey http://10.0.0.1/epel/KEY cannot be fetched: "
+        "Curl error (7): Couldn't connect to server")
     assert explain_failure("alma", "Error: Transaction test error\n", []) is None
 
 

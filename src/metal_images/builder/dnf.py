@@ -100,6 +100,8 @@ def dnf_inputs(spec: ImageSpec) -> StageInputs:
 
 FAILED_REPO = re.compile(r"Failed to download metadata for repo '([^']+)'(?::\s*(.*))?")
 NO_MATCH = re.compile(r"No match for argument: (\S+)")
+KEY_FETCH = re.compile(r"retrieving repo key for (\S+) .*from (\S+)")
+FETCH_ERROR = re.compile(r"(Status code: \d+|Curl error \(\d+\): .*?) for ")
 SIGNATURE_LINES = (
     re.compile(r"Public key for \S+ is not installed"),
     re.compile(r"Package \S+ is not signed"),
@@ -118,6 +120,14 @@ def explain_failure(family: str, output: str, repositories: list[ResolvedReposit
             repo = match.group(1)
             reason = (match.group(2) or "").strip().rstrip(".")
             return f"{family} bootstrap: repository '{repo}' ({urls.get(repo, '?')}) is unreachable: {reason}"
+    for index, line in enumerate(lines):
+        key = KEY_FETCH.search(line)
+        if key is None:
+            continue
+        failed = next((m for later in lines[index + 1:] for m in [FETCH_ERROR.search(later)] if m), None)
+        if failed:
+            return (f"{family} bootstrap: repository '{key.group(1)}': its gpgkey {key.group(2)} "
+                    f"cannot be fetched: {failed.group(1)}")
     if any("GPG check FAILED" in line for line in lines):
         detail = next((line.strip() for line in lines for pattern in SIGNATURE_LINES if pattern.search(line)),
                       "a package's signature does not match the repository's gpgkey")
