@@ -239,3 +239,13 @@ def test_missing_gpgkey_fails_in_one_line(repos: tuple[Served, Path, Path], env:
     message = _one_line_failure(_catalog(env, key, "{mirror}/good/", gpgkey="{mirror}/missing.asc"))
     assert message == (f"{FAMILY} bootstrap: repository 'local': its gpgkey {served.url}/missing.asc "
                        "cannot be fetched: Status code: 404")
+
+
+def test_unknown_package_fails_in_one_line(repos: tuple[Served, Path, Path], env: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    served, key, _ = repos
+    monkeypatch.setenv(MIRROR_ENV, served.url)
+    catalog = _catalog(env, key, "{mirror}/good/")
+    spec_file = catalog / FAMILY / "image.yaml"
+    spec_file.write_text(spec_file.read_text().replace("[mi-hello]", "[mi-hello, mi-nope]"))
+    assert _one_line_failure(catalog) == f"{FAMILY} bootstrap: no repository has package(s): mi-nope"
