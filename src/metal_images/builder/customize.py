@@ -36,7 +36,9 @@ HOST_RESOLV_CONF = Path("/etc/resolv.conf")
 def _code_digest() -> dict[str, str]:
     """The builder code that shapes the tree is an input too: a fix to it rebuilds."""
     here = Path(__file__).resolve().parent
-    names = ["customize.py", "overlay.py", "cleanup.py", "rootpath.py", "artifacts.py", "initramfs.py"]
+    names = ["customize.py", "overlay.py", "cleanup.py", "rootpath.py", "artifacts.py", "initramfs.py",
+             # the backends install a derived image's packages here
+             "backends.py", "bootstrap.py", "dnf.py", "repositories.py"]
     return {name: file_digest(here / name) for name in names if (here / name).is_file()}
 
 
