@@ -110,8 +110,9 @@ SIGNATURE_LINES = (
 )
 
 
-def explain_failure(family: str, output: str, repositories: list[ResolvedRepository]) -> str | None:
-    """One line for the failures a user can fix: a mirror that is down, a bad key, a package name."""
+def explain_failure(where: str, output: str, repositories: list[ResolvedRepository]) -> str | None:
+    """One line (prefixed by `where`, e.g. `almalinux bootstrap`) for the failures a user can
+    fix: a mirror that is down, a key that cannot be fetched or does not match, a package name."""
     urls = {r.id: r.baseurl or r.mirrorlist or "" for r in repositories}
     lines = output.splitlines()
     for line in lines:
@@ -119,30 +120,29 @@ def explain_failure(family: str, output: str, repositories: list[ResolvedReposit
         if match:
             repo = match.group(1)
             reason = (match.group(2) or "").strip().rstrip(".")
-            return f"{family} bootstrap: repository '{repo}' ({urls.get(repo, '?')}) is unreachable: {reason}"
+            return f"{where}: repository '{repo}' ({urls.get(repo, '?')}) is unreachable: {reason}"
     for index, line in enumerate(lines):
         key = KEY_FETCH.search(line)
         if key is None:
             continue
         failed = next((m for later in lines[index + 1:] for m in [FETCH_ERROR.search(later)] if m), None)
         if failed:
-            return (f"{family} bootstrap: repository '{key.group(1)}': its gpgkey {key.group(2)} "
+            return (f"{where}: repository '{key.group(1)}': its gpgkey {key.group(2)} "
                     f"cannot be fetched: {failed.group(1)}")
     if any("GPG check FAILED" in line for line in lines):
         detail = next((line.strip() for line in lines for pattern in SIGNATURE_LINES if pattern.search(line)),
                       "a package's signature does not match the repository's gpgkey")
-        return f"{family} bootstrap: package signature check failed: {detail}"
+        return f"{where}: package signature check failed: {detail}"
     missing = [m.group(1) for line in lines for m in [NO_MATCH.search(line)] if m]
     if missing:
-        return f"{family} bootstrap: no repository has package(s): {', '.join(missing)}"
+        return f"{where}: no repository has package(s): {', '.join(missing)}"
     return None
 
 
-def dnf_install(spec: ImageSpec, base: ImageSpec, root: Path, packages: list[str], *,
-                api_mounts: bool) -> None:
+def dnf_install(spec: ImageSpec, base: ImageSpec, root: Path, packages: list[str], *, stage: str) -> None:
     """The host's dnf installs `packages` into `root` from `base`'s repositories; `spec` is the
-    image being built (its work dir keeps dnf's host config). `api_mounts`: mount /proc, /sys,
-    /dev for the scriptlets (the customize stage has them mounted already)."""
+    image being built (its work dir keeps dnf's host config). In the bootstrap stage /proc,
+    /sys and /dev are mounted here for the scriptlets (customize has them mounted already)."""
     repositories = resolve(base)  # a missing mirror fails before anything is written
     cache = dnf_cache_dir(base)
     machine_id = root / "etc/machine-id"
@@ -159,12 +159,12 @@ def dnf_install(spec: ImageSpec, base: ImageSpec, root: Path, packages: list[str
     argv = dnf_argv(base, root, host / "dnf.conf", packages)
     env = {"HOME": str(host), "LC_ALL": "C.UTF-8"}
     with ExitStack() as mounts:
-        if api_mounts:
+        if stage == "bootstrap":
             mounts.enter_context(chroot_mounts(root))
         mounts.enter_context(mount(str(cache), root / DNF_CACHE.lstrip("/"), bind=True))
         result = runner.run(argv, env=env, check=False)
     if result.returncode != 0:
-        line = explain_failure(spec.family, result.output, repositories)
+        line = explain_failure(f"{spec.family} {stage}", result.output, repositories)
         if line:
             raise MetalImagesError(line, detail="\n".join(result.output.splitlines()[-15:]))
         raise CommandError(
@@ -184,13 +184,13 @@ class DnfBackend:
 
     def bootstrap(self, spec: ImageSpec, target: Path) -> None:
         with ui.step(f"dnf: {len(package_list(spec))} packages from {len(spec.repositories)} repositories"):
-            dnf_install(spec, spec, target, package_list(spec), api_mounts=True)
+            dnf_install(spec, spec, target, package_list(spec), stage="bootstrap")
 
     def install_packages(self, spec: ImageSpec, base: ImageSpec, root: Path) -> None:
         packages = package_list(spec)
         if packages:
             with ui.step(f"dnf: {len(packages)} packages from {base.family}'s repositories"):
-                dnf_install(spec, base, root, packages, api_mounts=False)
+                dnf_install(spec, base, root, packages, stage="customize")
 
     def tools(self) -> dict[str, str]:
         return {"dnf": tool_version("dnf"), "rpm": tool_version("rpm")}
