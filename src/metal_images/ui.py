@@ -67,11 +67,18 @@ def one_line(message: str) -> str:
 
 
 def error(message: str) -> None:
-    """The one `error:` line of a failed command; lines our own messages add below it (a
-    failed command's `reproduce with:` line) follow as they are, control characters escaped."""
-    first, *more = message.split("\n")
-    console.print(labelled("error:", "red", f" {one_line(first)}"))
-    for line in more:
+    """The one `error:` line of a failed command; the indented lines our own messages add
+    below it (a failed command's `  reproduce with:` line) follow as lines of their own.
+    Any other newline is user text (a path, a key) and is shown escaped in its line, so
+    nothing a user typed can start a line of its own."""
+    lines: list[str] = []
+    for part in message.split("\n"):
+        if lines and not part.startswith("  "):
+            lines[-1] += "\n" + part  # escaped below by one_line
+        else:
+            lines.append(part)
+    console.print(labelled("error:", "red", f" {one_line(lines[0])}"))
+    for line in lines[1:]:
         console.print(one_line(line), markup=False, highlight=False)
 
 

@@ -53,3 +53,16 @@ def test_a_failed_commands_reproduce_line_stays_its_own_line(capsys: pytest.Capt
     lines = capsys.readouterr().err.splitlines()
     assert lines == ["error: command failed with exit code 1: chroot",
                      "  reproduce with: chroot /t [/x] \\x1b[2J"]
+
+
+def test_an_error_is_one_line_plus_only_our_own_indented_lines() -> None:
+    from metal_images import ui
+
+    with ui.console.capture() as captured:
+        ui.error("command failed with exit code 1: apt\n  reproduce with: apt-get install x")
+        ui.error("/tmp/images/debian/12\n: expected .../<os>/<version>/ (\x1b[2J)")
+    assert captured.get().splitlines() == [
+        "error: command failed with exit code 1: apt",
+        "  reproduce with: apt-get install x",
+        "error: /tmp/images/debian/12\\n: expected .../<os>/<version>/ (\\x1b[2J)",
+    ]
