@@ -15,9 +15,9 @@ from metal_images.artifact.exporter import (
     ImageIdentity,
     default_threads,
     export_tree,
-    load_build_state,
 )
 from metal_images.artifact.lz4frame import MAX_LEVEL, MIN_LEVEL
+from metal_images.builder.state import load_state
 from metal_images.cachesync.sizes import parse_size
 from metal_images.catalog import load_catalog
 from metal_images.contract.reader import URL_RULE
@@ -68,7 +68,7 @@ def export(name: str, channel: Channel, output: Path | None, level: int, threads
     identity = ImageIdentity.of(spec.family, ref)
     with ui.step(f"export {name} -> {target}"):
         result = export_tree(root, target, identity, level=level, threads=threads or default_threads(),
-                             build_state=load_build_state(spec.family))
+                             build_state=load_state(spec.family))
     d = result.digests
     ui.info(f"{target / registry.IMAGE}: {d.size / 1e6:.1f} MB ({result.stats.entries} entries, "
             f"{d.content_size / 1e6:.1f} MB tar), md5 {d.md5}")
