@@ -71,7 +71,8 @@ def test_containerd_soft_nofile_limit(root: Root) -> None:
     assert line.split()[3:4] == [CONTAINERD_NOFILE], f"containerd: {line!r}"
     config = root.check_output("containerd config dump")
     assert "SystemdCgroup = true" in config
-    assert 'bin_dir = "/opt/cni/bin"' in config
+    # containerd 1.x: bin_dir = "/opt/cni/bin"; 2.x: bin_dirs = ['/opt/cni/bin']
+    assert re.search(r"""^\s*bin_dirs? = \[?["']/opt/cni/bin["']""", config, re.MULTILINE), "CNI bin dir"
 
 
 @pytest.mark.os_ids(*DEBIAN_FAMILY)
