@@ -44,7 +44,7 @@ def install_image(artifact_url: str, work: Path, config: dict[str, Any], userdat
         with ui.step("storage: partition and format"):
             filesystems = disk.format_disk(loop)
         config = {**config, "root_uuid": disk.root_uuid(filesystems)}
-        model = inputs.parse_install_config(config)  # refused here, before anything is written
+        model = inputs.parse_install_config(config)  # refused before the image is pulled
         with tempfile.TemporaryDirectory(prefix="hammer-rootfs-", dir=work) as mnt, \
                 disk.mounted(filesystems, Path(mnt)) as unmounted:
             root = Path(mnt)
