@@ -87,7 +87,7 @@ class Builder:
         root = self.catalog.base(spec.family)
         has_kernel = any(s.kernel for s in self.catalog.lineage(spec.family))
         return lambda tree: run_customize(spec, base.tree, tree, distribution=root.distribution or "debian",
-                                          suite=root.suite or "", has_kernel=has_kernel)
+                                          suite=root.suite or "", has_kernel=has_kernel, base=root)
 
     def _stage(self, planned: PlannedStage, base: Stage | None) -> Stage:
         store = StageStore(planned.family)
