@@ -151,10 +151,8 @@ class SystemRunner:
             raise
         output = "\n".join(collected)
         if check and returncode != 0:
-            raise CommandError(
-                f"command failed with exit code {returncode}: {args[0]}\n  reproduce with: {line}",
-                detail="\n".join(tail),
-            )
+            raise CommandError(f"command failed with exit code {returncode}: {args[0]}",
+                               reproduce=line, detail="\n".join(tail))
         return Result(args, returncode, output)
 
     def capture(self, argv: Argv, *, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> str:
@@ -171,10 +169,8 @@ class SystemRunner:
         except FileNotFoundError as exc:
             raise CommandError(f"command not found: {args[0]} (while running: {line})") from exc
         if proc.returncode != 0:
-            raise CommandError(
-                f"command failed with exit code {proc.returncode}: {args[0]}\n  reproduce with: {line}",
-                detail=proc.stderr.decode(errors="replace")[-4000:],
-            )
+            raise CommandError(f"command failed with exit code {proc.returncode}: {args[0]}",
+                               reproduce=line, detail=proc.stderr.decode(errors="replace")[-4000:])
         return str(proc.stdout.decode(errors="replace"))
 
     def probe(self, argv: Argv, *, timeout: float | None = None) -> Probe:

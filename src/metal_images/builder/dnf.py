@@ -167,11 +167,9 @@ def dnf_install(spec: ImageSpec, base: ImageSpec, root: Path, packages: list[str
         line = explain_failure(f"{spec.family} {stage}", result.output, repositories)
         if line:
             raise MetalImagesError(line, detail="\n".join(result.output.splitlines()[-15:]))
-        raise CommandError(
-            f"command failed with exit code {result.returncode}: dnf\n"
-            f"  reproduce with: {runner.reproduce_line(argv, None, env)}",
-            detail="\n".join(result.output.splitlines()[-25:]),
-        )
+        raise CommandError(f"command failed with exit code {result.returncode}: dnf",
+                           reproduce=runner.reproduce_line(argv, None, env),
+                           detail="\n".join(result.output.splitlines()[-25:]))
 
 
 class DnfBackend:
