@@ -1,4 +1,4 @@
-"""Progress a person can follow: nested step lines with durations, on stderr.
+"""Progress a person can follow: nested step lines with durations, on stderr; results on stdout.
 
 `with step("bootstrap"):` prints `==> bootstrap`, indents what happens inside and ends
 with `<== bootstrap 12.3s` (or `!!! bootstrap failed after 4.0s`). `--verbose` makes the
@@ -33,17 +33,28 @@ class Settings:
 
 
 settings = Settings()
+# logs and progress: stderr; results (tables, reports): stdout, so `metal-images list | grep x`
+# works. Piped, the result console is wide enough that a table row stays one greppable line.
 console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 _depth = 0
 
 
 def stdout_console(*, soft_wrap: bool = True) -> Console:
     """A console for results on stdout; like `console`, it prints text verbatim."""
-    return Console(highlight=False, soft_wrap=soft_wrap, markup=False)
+    return Console(highlight=False, soft_wrap=soft_wrap, markup=False,
+                   width=None if sys.stdout.isatty() else 200)
+
+
+out = stdout_console()
 
 
 def _indent() -> str:
     return "  " * _depth
+
+
+def result(renderable: object) -> None:
+    """A result (table, report line): stdout, never hidden by --quiet."""
+    out.print(renderable)
 
 
 def labelled(label: str, style: str, message: str = "") -> Text:

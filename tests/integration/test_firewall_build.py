@@ -94,8 +94,8 @@ def test_suricata_update_reads_the_sources(rootfs: Path) -> None:
             "suricata-update", "--config", "/etc/suricata/update.yaml", "--data-dir", "/tmp/suricata-data",
             "--offline", "--no-test", "--no-reload"]), capture_output=True, text=True, timeout=300)
     log = result.stdout + result.stderr
-    before_download = log.lower().replace("has not yet been downloaded", "").split("can't proceed")[0]
-    assert "error" not in before_download, log
+    before_offline_stop = log.lower().replace("has not yet been downloaded", "").split("can't proceed")[0]
+    assert "error" not in before_offline_stop, log
     expected = f"https://rules.emergingthreats.net/open/suricata-{found.group(1)}"
     assert expected in log, log
     assert "has not yet been downloaded" in log and result.returncode == 1, log

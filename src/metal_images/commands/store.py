@@ -29,6 +29,7 @@ from metal_images.store.publish import plan_publish, publish, resolve_source
 from metal_images.store.release import (
     api_entries,
     catalog_families,
+    check_base_url,
     describe,
     downloads_table,
     plan_release,
@@ -157,6 +158,11 @@ def _expiration(value: str | None) -> dt.date | None:
     help="Write the metal-api image entries (YAML) to this file.",
 )
 @click.option("--expiration-date", metavar="YYYY-MM-DD", help="expirationDate of the metal-api entries.")
+@click.option(
+    "--notes",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the downloads table (markdown, to append to the release notes) to this file.",
+)
 @plan_options
 def release_cmd(
     images: tuple[str, ...],
@@ -165,19 +171,23 @@ def release_cmd(
     base_url: str | None,
     api_yaml: Path | None,
     expiration_date: str | None,
+    notes: Path | None,
     force: bool,
     dry_run: bool,
 ) -> None:
     """Promote stable images to metal-os/<YYYYMMDD>/ by server-side copy (no rebuild).
 
     IMAGE is an os (debian), os/version (debian/12) or a catalog family; none = every
-    complete image in stable. Prints the downloads table (markdown) and, with --api-yaml,
-    writes the metal-api entries: id <os>-<major.minor>.<YYYYMMDD> (debian/12 ->
+    complete image in stable. Prints the downloads table (markdown; --notes FILE writes it
+    to a file, as upstream's release workflow appends it to the release notes) and, with
+    --api-yaml, writes the metal-api entries: id <os>-<major.minor>.<YYYYMMDD> (debian/12 ->
     debian-12.0.20261125, firewall/3.0-ubuntu -> firewall-ubuntu-3.0.20261125).
     """
     parse_date(date)
     expires = _expiration(expiration_date)
     backend = store.open()
+    # checked before anything is copied: the URL goes into markdown links and YAML
+    base = check_base_url(base_url or backend.http_base())
     specs = catalog_families()
     families = {family: (spec.name, spec.version) for family, spec in specs.items()}
     sets = select_sets(stable_sets(backend), list(images), families)
@@ -189,9 +199,15 @@ def release_cmd(
             _echo_plan(format_plan(plan))
     else:
         run_release(backend, sets, plans)
-    base = (base_url.rstrip("/") + "/") if base_url else backend.http_base()
     released = describe([p.dest for p in plans], date, specs)
-    click.echo(downloads_table(released, base), nl=False)
+    table = downloads_table(released, base)
+    click.echo(table, nl=False)
+    if notes is not None:
+        if dry_run:
+            ui.info(f"would write the downloads table to {notes}")
+        else:
+            atomic_write(notes, table)
+            ui.info(f"downloads table written to {notes}")
     if api_yaml is not None:
         text = api_entries(released, base, expires)
         if dry_run:
@@ -287,7 +303,7 @@ def store_ls(store: StoreAddress, channel: str | None, as_json: bool) -> None:
         modified = s.modified.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if s.modified else ""
         row = (s.ref.os, s.ref.version, s.ref.channel.path, _human(s.image_size), _human(s.size))
         table.add_row(*row, str(len(s.files)), state, modified)
-    ui.console.print(table)
+    ui.result(table)
     for s in sets:
         if not s.complete:
             ui.info(f"INCOMPLETE {s.ref.short}: no {', '.join(s.missing)} (not picked up; re-run publish)")

@@ -122,7 +122,7 @@ def run_test(artifact: str, out: Path, options: TestOptions) -> TestReport:
                     report.results = run_checks(ctx, address=vm.ssh.address, ssh_config=vm.ssh.config,
                                                 key=key.private_key_path, out=out)
                 write_report(report)
-                ui.console.print(summary_table(report))
+                print_summary(report)
                 if options.keep:
                     hold(vm)
     finally:
@@ -143,6 +143,11 @@ def hold(vm: session.VmSession) -> None:
         ui.info("stopping the VM")
 
 
+def print_summary(report: TestReport) -> None:
+    """The checks' table and the phases: the result of `test`, on stdout."""
+    ui.result(summary_table(report))
+
+
 def summary_table(report: TestReport) -> Table:
     table = Table(title=f"metal-images test ({report.accel or 'no boot'})")
     table.add_column("check")
@@ -151,8 +156,9 @@ def summary_table(report: TestReport) -> Table:
     table.add_column("message")
     for result in report.results:
         style = "green" if result.outcome == "passed" else "red"
-        table.add_row(result.name, Text(result.outcome, style=style), f"{result.seconds:.1f}s",
-                      result.message[:100])
+        # names and messages are plain text: `test_sysctl[kernel.printk]` is no markup tag
+        table.add_row(Text(result.name), Text(result.outcome, style=style), f"{result.seconds:.1f}s",
+                      Text(result.message[:100]))
     for phase, seconds in report.phases.items():
         table.add_row(f"phase: {phase}", "", ui.format_duration(seconds), "")
     return table
