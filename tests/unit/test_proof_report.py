@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from metal_images.checks.runner import CheckResult
-from metal_images.proof.harness import TestReport
+from metal_images.proof import harness
 
 
-def report(tmp_path: Path, *outcomes: str) -> TestReport:
-    return TestReport(tmp_path, results=[CheckResult(f"check_{i}", o, 0.1, "") for i, o in enumerate(outcomes)])
+def report(tmp_path: Path, *outcomes: str) -> harness.TestReport:
+    results = [CheckResult(f"check_{i}", outcome, 0.1, "") for i, outcome in enumerate(outcomes)]
+    return harness.TestReport(tmp_path, results=results)
 
 
 def test_skipped_checks_do_not_fail_the_proof(tmp_path: Path) -> None:
