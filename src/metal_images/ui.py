@@ -77,13 +77,12 @@ def one_line(message: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message)
 
 
-def error(message: str) -> None:
-    """The one `error:` line of a failed command; lines our own messages add below it (a
-    failed command's `reproduce with:` line) follow as they are, control characters escaped."""
-    first, *more = message.split("\n")
-    console.print(labelled("error:", "red", f" {one_line(first)}"))
-    for line in more:
-        console.print(one_line(line), markup=False, highlight=False)
+def error(message: str, *, reproduce: str = "") -> None:
+    """The one `error:` line of a failed command, and for a command that failed the line
+    that runs it again; control characters escaped in both."""
+    console.print(labelled("error:", "red", f" {one_line(message)}"))
+    if reproduce:
+        console.print(f"  reproduce with: {one_line(reproduce)}")
 
 
 def detail(message: str) -> None:

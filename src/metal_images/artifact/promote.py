@@ -20,6 +20,7 @@ from typing import Any
 
 from metal_images.artifact import registry
 from metal_images.artifact.exporter import ImageIdentity, replace_directory
+from metal_images.builder.state import BuildState
 from metal_images.errors import MetalImagesError
 
 
@@ -34,7 +35,7 @@ def _build_json(candidate: Path) -> dict[str, Any]:
     return data
 
 
-def check_candidate(candidate: Path, identity: ImageIdentity, build_state: dict[str, Any] | None) -> str:
+def check_candidate(candidate: Path, identity: ImageIdentity, build_state: BuildState | None) -> str:
     """Everything a promotion relies on, before anything is written; returns the md5."""
     if not candidate.is_dir():
         raise MetalImagesError(f"candidate {candidate}: no such directory (export it with --output first)")
@@ -45,7 +46,7 @@ def check_candidate(candidate: Path, identity: ImageIdentity, build_state: dict[
     if recorded.get("image") != identity.as_dict():
         raise MetalImagesError(f"candidate {candidate}: it is {recorded.get('image')}, "
                                f"not {identity.as_dict()}")
-    stages = (build_state or {}).get("stages", {})
+    stages = build_state.stages if build_state else {}
     if recorded.get("stages", {}) != stages:
         raise MetalImagesError(f"candidate {candidate}: exported from another build (stage keys differ "
                                "from build/<name>/build-state.json); export and test it again")

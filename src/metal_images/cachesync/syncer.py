@@ -74,7 +74,8 @@ class Syncer:
         self.now = now
         self.policy = config.retry_policy
         self.metal_api = (MetalApi(config.metal_api_endpoint, hmac_key=config.metal_api_hmac,
-                                   token=config.metal_api_token, timeout=config.timeout, policy=self.policy)
+                                   token=config.metal_api_token, timeout=config.timeout, policy=self.policy,
+                                   speed=config.speed_rule)
                           if config.metal_api_endpoint else None)
 
     # -- inputs and plan ---------------------------------------------------------------

@@ -110,7 +110,8 @@ def test_containerd_soft_nofile_limit(facts: Facts) -> None:
     assert line.split()[3:4] == [CONTAINERD_NOFILE], f"containerd: {line!r}"
     config = _root_output(facts, "containerd_config")
     assert "SystemdCgroup = true" in config
-    assert 'bin_dir = "/opt/cni/bin"' in config
+    # containerd 1.x: bin_dir = "/opt/cni/bin"; 2.x: bin_dirs = ['/opt/cni/bin']
+    assert re.search(r"""^\s*bin_dirs? = \[?["']/opt/cni/bin["']""", config, re.MULTILINE), "CNI bin dir"
 
 
 @pytest.mark.os_ids(*DEBIAN_FAMILY)
@@ -131,6 +132,7 @@ def test_nvme_identity_generated_at_first_boot(facts: Facts) -> None:
     assert NQN.match(nqn), f"/etc/nvme/hostnqn: {nqn!r}"
     # nvme-cli derives the NQN's uuid from the host id: both name the same machine
     assert nqn.endswith(":uuid:" + hostid), (nqn, hostid)
+    assert hostid.strip("0-"), f"/etc/nvme/hostid is blank: {hostid!r}"
 
 
 @pytest.mark.roles("machine")
@@ -163,7 +165,7 @@ def test_sshd_effective_hardening(facts: Facts) -> None:
 @pytest.mark.os_ids(*DEBIAN_FAMILY)
 def test_pam_faillock_history_and_su(facts: Facts) -> None:
     auth = _root_output(facts, "pam_auth")
-    lockout = r"^auth\s+required\s+pam_faillock\.so preauth.*deny=5.*unlock_time=900"
+    lockout = r"^auth\s+requisite\s+pam_faillock\.so preauth.*deny=5.*unlock_time=900"
     assert re.search(lockout, auth, re.MULTILINE), auth
     password = _root_output(facts, "pam_password")
     assert re.search(r"^password\s.*pam_unix\.so.*\bremember=5\b", password, re.MULTILINE), password

@@ -15,10 +15,10 @@ from metal_images.artifact.exporter import (
     ImageIdentity,
     default_threads,
     export_tree,
-    load_build_state,
 )
 from metal_images.artifact.lz4frame import MAX_LEVEL, MIN_LEVEL
 from metal_images.artifact.promote import check_candidate, promote
+from metal_images.builder.state import load_state
 from metal_images.cachesync.sizes import parse_size
 from metal_images.catalog import load_catalog
 from metal_images.contract.reader import URL_RULE
@@ -80,7 +80,7 @@ def export(name: str, channel: Channel, output: Path | None, level: int, threads
     identity = ImageIdentity.of(spec.family, ref)
     with ui.step(f"export {name} -> {target}"):
         result = export_tree(root, target, identity, level=level, threads=threads or default_threads(),
-                             build_state=load_build_state(spec.family))
+                             build_state=load_state(spec.family))
     d = result.digests
     ui.info(f"{target / registry.IMAGE}: {d.size / 1e6:.1f} MB ({result.stats.entries} entries, "
             f"{d.content_size / 1e6:.1f} MB tar), md5 {d.md5}")
@@ -91,7 +91,7 @@ def _promote(family: str, identity: ImageIdentity, candidate: Path, target: Path
     if candidate.resolve() == target.resolve():
         raise ConfigError(f"export: the candidate {candidate} is the output itself")
     with ui.step(f"promote {candidate} -> {target}"):
-        md5 = check_candidate(candidate, identity, load_build_state(family))
+        md5 = check_candidate(candidate, identity, load_state(family))
         promote(candidate, target)
     ui.info(f"{target / registry.IMAGE}: the tested candidate, md5 {md5}")
     click.echo(str(target / registry.IMAGE))

@@ -113,16 +113,21 @@ def publish_cmd(
     for name in images:
         local = read_local_set(resolve_source(name, target))
         with ui.step(f"publish {local.os}/{local.version} to {backend.url}/{target.path}"):
-            plan = plan_publish(backend, local, target, force=force)
             if dry_run:
-                _echo_plan(format_plan(plan))
+                _echo_plan(format_plan(plan_publish(backend, local, target, force=force)))
                 continue
-            for line in format_plan(plan):
-                ui.detail(line)
-            if not plan.changes:
-                ui.info("already published, nothing to do")
-                continue
-            publish(backend, local, plan)
+            prefix = ImageRef.make(target, local.os, local.version).prefix
+            started = dt.datetime.now(dt.UTC)
+            with backend.set_lock(prefix):  # file stores: one publish of a set at a time
+                for leftover in backend.clean_leftovers(prefix, before=started):
+                    ui.info(f"removed {leftover}, left by an interrupted publish")
+                plan = plan_publish(backend, local, target, force=force)
+                for line in format_plan(plan):
+                    ui.detail(line)
+                if not plan.changes:
+                    ui.info("already published, nothing to do")
+                    continue
+                publish(backend, local, plan)
             ui.info(f"{len(plan.transfers)} file(s), {plan.bytes:,} bytes -> {plan.dest.prefix}")
 
 
@@ -241,7 +246,7 @@ def serve_cmd(store_url: str | None, bind: str, access_log: bool) -> None:
 
 @click.group("store")
 def store_group() -> None:
-    """Look into an image store: list images, diff their packages."""
+    """Look into an image store: list images, diff their packages, clean leftovers."""
 
 
 def _human(size: int) -> str:
@@ -302,6 +307,24 @@ def store_ls(store: StoreAddress, channel: str | None, as_json: bool) -> None:
     for s in sets:
         if not s.complete:
             ui.info(f"INCOMPLETE {s.ref.short}: no {', '.join(s.missing)} (not picked up; re-run publish)")
+
+
+@store_group.command("clean")
+@store_options
+@click.option("--older-than", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Hours: leftovers younger than this may belong to a publish still running.")
+def store_clean(store: StoreAddress, older_than: float) -> None:
+    """Remove what killed publishes left: hidden temp files (file stores) and unfinished
+    multipart uploads (S3), started more than --older-than hours ago. Prints what went.
+
+    A publish cleans its own set the same way before it starts; this covers the whole store.
+    """
+    backend = store.open()
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(hours=older_than)
+    removed = backend.clean_leftovers("", before=before)
+    for leftover in removed:
+        click.echo(leftover)
+    ui.info(f"{backend.url}: {len(removed)} leftover(s) removed")
 
 
 @store_group.command("diff")
