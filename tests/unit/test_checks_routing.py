@@ -55,14 +55,14 @@ def test_output_is_split_per_vrf() -> None:
     output = "".join(
         f"{routing.MARK}{name}\n{json.dumps(body, indent=2)}\n"
         for name, body in (
-            ("vrf3981", table("0.0.0.0/0", "10.0.18.2/32")),
+            ("vrf3981", table("0.0.0.0/0", "10.0.22.2/32")),
             ("vrf104009", table("0.0.0.0/0", "172.31.200.1/32", "10.0.16.2/32")),
             ("vrf3982", table("10.0.16.2/32")),
             ("detail", detail),
         )
     )
     facts = routing._parse(output, networks())
-    assert sorted(facts.routes(facts.nets.tenant)) == ["0.0.0.0/0", "10.0.18.2/32"]
+    assert sorted(facts.routes(facts.nets.tenant)) == ["0.0.0.0/0", "10.0.22.2/32"]
     assert "0.0.0.0/0" not in facts.routes(yaml.safe_load("{vrf: 3982}"))
     assert facts.tenant_ip_in_internet == detail
 
@@ -70,7 +70,7 @@ def test_output_is_split_per_vrf() -> None:
 def facts_with(storage: dict[str, Any], community: str = "no-export") -> routing.Facts:
     nets = networks()
     tables = {
-        "vrf3981": table("0.0.0.0/0", "10.0.18.2/32")["routes"],
+        "vrf3981": table("0.0.0.0/0", "10.0.22.2/32")["routes"],
         "vrf104009": table("0.0.0.0/0", "172.31.200.1/32", "10.0.16.2/32")["routes"],
         "vrf3982": storage["routes"],
     }
