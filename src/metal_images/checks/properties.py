@@ -134,7 +134,8 @@ PROBES = [
     # what differs between releases
     probe("ssh_socket", "systemctl is-active ssh.socket", os_ids=DEBIAN_FAMILY),
     # as seconds since the epoch by date(1): systemd 249 (Ubuntu 22.04) has no --timestamp=unix
-    probe("sshd_started", 't=$(systemctl show -P ExecMainStartTimestamp ssh.service); [ -n "$t" ] && date -d "$t" +%s',
+    probe("sshd_started",
+          't=$(systemctl show -P ExecMainStartTimestamp ssh.service); [ -n "$t" ] && date -d "$t" +%s',
           os_ids=DEBIAN_FAMILY),
     *(probe(f"host_key:{kind}", f"stat -c %Y /etc/ssh/ssh_host_{kind}_key.pub", os_ids=DEBIAN_FAMILY)
       for kind in HOST_KEYS),
