@@ -1,12 +1,16 @@
 # The two promises of the README:
 #   make debian   build, test and export Debian 12 (the main job)
 #   make test     lint, type-check and run the whole test suite
-# `make ubuntu` and `make firewall` do the same for those images (firewall builds on ubuntu).
+# `make ubuntu` and `make firewall` do the same for those images (firewall builds on ubuntu);
+# `make debian13`, `make ubuntu2404` and `make ubuntu2604` for the releases of
+# images/debian/13.yaml, images/ubuntu/24.04.yaml and images/ubuntu/26.04.yaml.
+# `make almalinux` and `make centos` too, with their RPM mirrors set (docs/rpm.md): without
+# one the build stops at once with one line naming the variable to set.
 VENV := .venv
 MI := $(VENV)/bin/metal-images
 CHANNEL ?= stable
 
-.PHONY: deps lint test debian ubuntu firewall clean
+.PHONY: deps lint test debian ubuntu firewall debian13 ubuntu2404 ubuntu2604 almalinux centos clean
 
 deps:
 	@bash scripts/bootstrap.sh
@@ -36,6 +40,21 @@ ubuntu: deps
 
 firewall: ubuntu
 	$(call image_job,firewall,firewall)
+
+debian13: deps
+	$(call image_job,debian-13,machine)
+
+ubuntu2404: deps
+	$(call image_job,ubuntu-24.04,machine)
+
+ubuntu2604: deps
+	$(call image_job,ubuntu-26.04,machine)
+
+almalinux: deps
+	$(call image_job,almalinux,machine)
+
+centos: deps
+	$(call image_job,centos,machine)
 
 clean:
 	rm -rf build

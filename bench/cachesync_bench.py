@@ -100,12 +100,12 @@ def http_server(root: Path) -> Iterator[tuple[str, str]]:
         name = "nginx"
     else:
         code = ("import sys; from aiohttp import web; from pathlib import Path;"
-                "from metal_images.cachesync.testing import StoreServer;"
+                "from tests.support.store_servers import StoreServer;"
                 "web.run_app(StoreServer(Path(sys.argv[1])).app(), host='127.0.0.1', port=int(sys.argv[2]),"
                 " print=None)")
         argv = [sys.executable, "-c", code, str(root), str(port)]
         name = "aiohttp"
-    proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL, cwd=HERE.parent)  # -c imports tests/ from here
     try:
         _wait_port(port)
         yield f"http://127.0.0.1:{port}", name

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from metal_images import paths
 
-# the images the suite builds and boots; the firewall is built on ubuntu
-TESTED_IMAGES = ("debian", "ubuntu", "firewall")
+# the images the suite builds and boots; the firewall is built on ubuntu; the releases
+# (images/<family>/<version>.yaml) are named <family>-<version>
+TESTED_IMAGES = ("debian", "ubuntu", "firewall", "debian-13", "ubuntu-24.04", "ubuntu-26.04")
 
 
 def images_requested() -> set[str]:
@@ -60,3 +62,17 @@ def ubuntu_rootfs() -> Path:
 @pytest.fixture(scope="session")
 def firewall_rootfs() -> Path:
     return built_rootfs("firewall")
+
+
+@pytest.fixture(scope="session")
+def rootfs_of() -> Callable[[str], Path]:
+    """built_rootfs for any catalog image, built at most once per session (releases such
+    as debian-13 have no fixture name of their own)."""
+    trees: dict[str, Path] = {}
+
+    def tree(family: str) -> Path:
+        if family not in trees:
+            trees[family] = built_rootfs(family)
+        return trees[family]
+
+    return tree

@@ -67,8 +67,12 @@ def one_line(message: str) -> str:
 
 
 def error(message: str) -> None:
-    """The one `error:` line of a failed command."""
-    console.print(labelled("error:", "red", f" {one_line(message)}"))
+    """The one `error:` line of a failed command; lines our own messages add below it (a
+    failed command's `reproduce with:` line) follow as they are, control characters escaped."""
+    first, *more = message.split("\n")
+    console.print(labelled("error:", "red", f" {one_line(first)}"))
+    for line in more:
+        console.print(one_line(line), markup=False, highlight=False)
 
 
 def detail(message: str) -> None:

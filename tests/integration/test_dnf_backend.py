@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from metal_images import paths
+from metal_images.artifact.packages import installed_packages, packages_listing
 from metal_images.builder.builder import build_image
 from metal_images.builder.dnf import dnf_cache_dir
 from metal_images.builder.stagestore import StageStore
@@ -28,11 +29,19 @@ pytestmark = [pytest.mark.root]
 
 FAMILY = "rpmtest"
 MIRROR_ENV = "METAL_IMAGES_RPMTEST_MIRROR"
+BUSYBOX = Path("/bin/busybox")  # Debian's busybox-static: a shell for the test image
 PACKAGES = [
     Package("mi-release", "9.4", {"/etc/os-release": 'ID="almalinux"\nVERSION_ID="9.4"\n'}),
+    # /bin/sh and /usr/bin/env: what rpm's scriptlets and the builder's chroot steps run with
+    Package("mi-shell", "1.36", {}, provides=("/bin/sh",), copies={"/usr/bin/busybox": BUSYBOX},
+            links={"/bin": "usr/bin", "/usr/bin/sh": "busybox", "/usr/bin/env": "busybox",
+                   "/usr/bin/cat": "busybox", "/usr/bin/mkdir": "busybox"}),
     Package("mi-hello", "1.0", {"/usr/share/mi-hello/greeting": "hello from an rpm\n"},
-            requires=("mi-release",)),
+            requires=("mi-release", "mi-shell"),
+            post="mkdir -p /var/lib/mi-hello && echo \"post ran as $(cat /proc/self/comm)\" "
+                 "> /var/lib/mi-hello/post"),
 ]
+STEP = "#!/bin/sh\nset -eu\necho \"step ran for $METAL_IMAGE_FAMILY\" > /etc/mi-step\n"
 
 
 def _tools_missing() -> str | None:
@@ -41,6 +50,8 @@ def _tools_missing() -> str | None:
     for tool in ("dnf", "rpm", "rpmbuild", "rpmsign", "createrepo_c", "gpg"):
         if shutil.which(tool) is None:
             return f"{tool} is not installed (scripts/bootstrap.sh installs it)"
+    if not BUSYBOX.is_file():
+        return "busybox-static is not installed (scripts/bootstrap.sh installs it)"
     return None
 
 
@@ -75,12 +86,16 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def _catalog(root: Path, key: Path, baseurl: str, gpgkey: str = "keys/good.asc") -> Path:
     folder = root / "images" / FAMILY
     (folder / "keys").mkdir(parents=True)
+    (folder / "steps").mkdir()
     shutil.copyfile(key, folder / "keys/good.asc")
+    (folder / "steps/10-mark.sh").write_text(STEP)
+    (folder / "steps/10-mark.sh").chmod(0o755)
     (folder / "image.yaml").write_text(
         f'name: {FAMILY}\nversion: "9"\ndistribution: almalinux\nreleasever: "9"\n'
         "repositories:\n"
         f"  - id: local\n    baseurl: \"{baseurl}\"\n    gpgkey: [\"{gpgkey}\"]\n"
         "packages: [mi-hello]\n"
+        "steps: [steps/10-mark.sh]\n"
     )
     return root / "images"
 
@@ -103,12 +118,21 @@ def test_bootstrap_with_gpgcheck_then_cache_hits(repos: tuple[Served, Path, Path
     assert (root / "usr/share/mi-hello/greeting").read_text() == "hello from an rpm\n"
     assert (root / "etc/os-release").is_file()  # the dependency came along
     # the key was imported into the image's rpm database: dnf verified the signatures with it
-    assert _rpm_query(root) == ["gpg-pubkey", "mi-hello", "mi-release"]
+    assert _rpm_query(root) == ["gpg-pubkey", "mi-hello", "mi-release", "mi-shell"]
+    # export's packages.txt and SBOM read the same database with the host's rpm
+    listed = installed_packages(root)
+    assert [(p.name, p.version, p.arch) for p in listed if p.name.startswith("mi-")] == [
+        ("mi-hello", "1.0-1", "noarch"), ("mi-release", "9.4-1", "noarch"), ("mi-shell", "1.36-1", "x86_64")]
+    assert "mi-hello-1.0-1.noarch\n" in packages_listing(root)
+    # the scriptlet ran inside the tree, with its /proc mounted; the step ran in the chroot
+    assert (root / "var/lib/mi-hello/post").read_text() == "post ran as cat\n"
+    assert (root / "etc/mi-step").read_text() == f"step ran for {FAMILY}\n"
     assert (root / "etc/machine-id").read_text() == ""  # the build's id is gone
     assert not list((root / "var/cache/dnf").rglob("*.rpm"))
     cached = sorted(p.name for p in dnf_cache_dir(catalog.get(FAMILY)).rglob("*.rpm"))
-    assert cached == ["mi-hello-1.0-1.noarch.rpm", "mi-release-9.4-1.noarch.rpm"]
-    assert len(served.fetched(".rpm")) == 2
+    assert cached == ["mi-hello-1.0-1.noarch.rpm", "mi-release-9.4-1.noarch.rpm",
+                      "mi-shell-1.36-1.x86_64.rpm"]
+    assert len(served.fetched(".rpm")) == 3
 
     # nothing changed: both stages are cache hits
     assert build_image(FAMILY, catalog=load_catalog(catalog.root)).rebuilt == []

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from metal_images.serve.testing import ServeProcess, serve_process
+from tests.support.serve_process import ServeProcess, serve_process
 
 pytestmark = pytest.mark.timeout(60)
 

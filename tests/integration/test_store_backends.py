@@ -26,7 +26,7 @@ from metal_images.cli import main
 from metal_images.store import open_store
 from metal_images.store.backend import Backend
 from metal_images.store.listing import list_sets
-from metal_images.store.sample import DEFAULT_PACKAGES, local_s3, make_artifact_set
+from tests.support.store_sample import DEFAULT_PACKAGES, local_s3, make_artifact_set
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -1,6 +1,7 @@
 """End to end, per image: the built root tree -> img.tar.lz4 -> hammer install ->
 kexec-like boot behind the FRR switch -> every property check of its role passes
-(Debian 12 and Ubuntu 22.04 as machines, Firewall 3.0-ubuntu as a firewall).
+(Debian 12, Debian 13, Ubuntu 22.04, 24.04 and 26.04 as machines, Firewall 3.0-ubuntu as a
+firewall); Debian 13 and Ubuntu 26.04 also through GRUB with UEFI (--uefi).
 
 Each takes 2.5-5 minutes under TCG (install ~20 s, boot to SSH ~1 min, checks 1.5-3 min).
 The root trees come from the builder's session fixtures (tests/conftest.py).
@@ -13,12 +14,13 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from metal_images.installer_bundle import write_install_sh
-from metal_images.vm import harness
+from metal_images.vm import harness, qemu
 
 pytestmark = [pytest.mark.slow, pytest.mark.vm, pytest.mark.root]
 
@@ -42,17 +44,29 @@ def make_artifact(rootfs: Path, directory: Path) -> Path:
     return image
 
 
+CASES = [
+    pytest.param("debian", "machine", False, id="debian-machine"),
+    pytest.param("ubuntu", "machine", False, id="ubuntu-machine"),
+    pytest.param("firewall", "firewall", False, id="firewall-firewall"),
+    pytest.param("debian-13", "machine", False, id="debian-13-machine"),
+    pytest.param("debian-13", "machine", True, id="debian-13-machine-uefi"),
+    pytest.param("ubuntu-24.04", "machine", False, id="ubuntu-24.04-machine"),
+    pytest.param("ubuntu-26.04", "machine", False, id="ubuntu-26.04-machine"),
+    pytest.param("ubuntu-26.04", "machine", True, id="ubuntu-26.04-machine-uefi"),
+]
+
+
 @pytest.mark.timeout(2400)
-@pytest.mark.parametrize(("family", "role"), [("debian", "machine"), ("ubuntu", "machine"),
-                                              ("firewall", "firewall")])
-def test_image_boots_and_passes_its_checks(request: pytest.FixtureRequest, tmp_path: Path,
-                                           family: str, role: str) -> None:
+@pytest.mark.parametrize(("family", "role", "uefi"), CASES)
+def test_image_boots_and_passes_its_checks(rootfs_of: Callable[[str], Path], tmp_path: Path,
+                                           family: str, role: str, uefi: bool) -> None:
     if os.geteuid() != 0 or shutil.which("qemu-system-x86_64") is None:
         pytest.skip("needs root and qemu-system-x86_64")
-    rootfs = Path(request.getfixturevalue(f"{family}_rootfs"))
-    artifact = make_artifact(rootfs, tmp_path / "artifact")
+    if uefi and not Path(qemu.OVMF_CODE).is_file():
+        pytest.skip(f"--uefi needs OVMF ({qemu.OVMF_CODE})")
+    artifact = make_artifact(rootfs_of(family), tmp_path / "artifact")
     out = tmp_path / "out"
-    options = harness.TestOptions(role=role, uefi=False, keep=False,
+    options = harness.TestOptions(role=role, uefi=uefi, keep=False,
                                   install_yaml=harness.default_install_yaml(role),
                                   userdata=harness.default_userdata(role))
     report = harness.run_test(str(artifact), out, options)

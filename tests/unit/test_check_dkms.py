@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from metal_images.contract import sample
 from metal_images.contract.modinfo import scan_vermagic
 from metal_images.contract.report import Report, check_archive
-from metal_images.contract.sample import KERNEL_VERSION, Member, directory, file
+from tests.support import archive_sample as sample
+from tests.support.archive_sample import KERNEL_VERSION, Member, directory, file
 
 DKMS_CONF = b'PACKAGE_NAME="nvidia-current"\nBUILT_MODULE_NAME[0]="nvidia"\n'
 OLD_KERNEL = "6.1.0-57-amd64"

@@ -22,15 +22,15 @@ import lz4
 
 from metal_images import __version__, paths, ui
 from metal_images.artifact import registry
-from metal_images.artifact.checksums import sidecar_text
 from metal_images.artifact.imageinfo import image_info, read_in_root
 from metal_images.artifact.lz4frame import BLOCK_SIZE, Digests, ParallelLZ4Writer
 from metal_images.artifact.packages import installed_packages, package_format, packages_listing
 from metal_images.artifact.sbom import sbom_json
 from metal_images.artifact.tartree import TarStats, TreeScan, scan_tree, write_tar
-from metal_images.contract.parsers import os_id, parse_os_release
 from metal_images.errors import ConfigError, MetalImagesError
 from metal_images.identity import ImageRef
+from metal_images.imagefiles import os_id, parse_os_release
+from metal_images.sidecar import sidecar_text
 
 # the level the benchmark (bench/export_bench.py) shows as fastest at a size close to lz4 -9
 DEFAULT_LEVEL = 4

@@ -9,6 +9,7 @@ dir is deleted.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -19,11 +20,12 @@ from metal_images.builder.cleanup import cleanup, cleanup_inputs, remove_globs
 from metal_images.builder.initramfs import rebuild_initramfs
 from metal_images.builder.overlay import overlay
 from metal_images.builder.reaper import reaped
-from metal_images.builder.stagekey import StageInputs, file_digest, tree_digest
+from metal_images.builder.stagekey import StageInputs, tree_digest
 from metal_images.builder.stagestore import mounts_below
 from metal_images.catalog import ImageSpec
 from metal_images.chroot import chroot_argv, chroot_mounts, policy_rc_d
 from metal_images.errors import MetalImagesError
+from metal_images.files import file_digest
 
 # bump when the way this module turns a spec into a tree changes
 RECIPE = 1
@@ -44,6 +46,8 @@ def _installer_digest() -> dict[str, str]:
     for path in installer_bundle.installer_source_files():
         name = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
         digest[name] = file_digest(path)
+    # the zipapp's entry point is code too (its Python version guard)
+    digest["__main__.py"] = hashlib.sha256(installer_bundle.MAIN.encode()).hexdigest()
     return digest
 
 

@@ -14,7 +14,6 @@ only the repository metadata again.
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 
 from metal_images import paths, runner, ui
@@ -45,7 +44,6 @@ def dnf_conf(reposdir: Path) -> str:
     return "\n".join([
         "[main]",
         "gpgcheck=1",
-        "installonly_limit=1",  # one kernel in /boot
         "install_weak_deps=0",
         "keepcache=1",
         f"cachedir={DNF_CACHE}",
@@ -130,21 +128,23 @@ def run_dnf_bootstrap(spec: ImageSpec, target: Path) -> None:
     cache = dnf_cache_dir(spec)
     (target / "etc").mkdir(parents=True, exist_ok=True)
     (target / "etc/machine-id").write_text(BUILD_MACHINE_ID)
-    with tempfile.TemporaryDirectory(prefix="metal-images-dnf-") as host_dir:
-        host = Path(host_dir)
-        write_repo_file(host / "repos.d" / "image.repo", repositories)
-        (host / "dnf.conf").write_text(dnf_conf(host / "repos.d"))
-        (host / ".rpmmacros").write_text(RPM_MACROS)  # read from $HOME by the host's rpm
-        argv = dnf_argv(spec, target, host / "dnf.conf")
-        with chroot_mounts(target), mount(str(cache), target / DNF_CACHE.lstrip("/"), bind=True):
-            result = runner.run(argv, env={"HOME": host_dir, "LC_ALL": "C.UTF-8"}, check=False)
+    # the host side of dnf's configuration, kept (rewritten each run) so that the line
+    # a failure prints reproduces it
+    host = paths.image_work_dir(spec.family) / "dnf-host"
+    write_repo_file(host / "repos.d" / "image.repo", repositories)
+    (host / "dnf.conf").write_text(dnf_conf(host / "repos.d"))
+    (host / ".rpmmacros").write_text(RPM_MACROS)  # read from $HOME by the host's rpm
+    argv = dnf_argv(spec, target, host / "dnf.conf")
+    env = {"HOME": str(host), "LC_ALL": "C.UTF-8"}
+    with chroot_mounts(target), mount(str(cache), target / DNF_CACHE.lstrip("/"), bind=True):
+        result = runner.run(argv, env=env, check=False)
     if result.returncode != 0:
         line = explain_failure(spec.family, result.output, repositories)
         if line:
             raise MetalImagesError(line, detail="\n".join(result.output.splitlines()[-15:]))
         raise CommandError(
             f"command failed with exit code {result.returncode}: dnf\n"
-            f"  reproduce with: {runner.reproduce_line(argv, None, None)}",
+            f"  reproduce with: {runner.reproduce_line(argv, None, env)}",
             detail="\n".join(result.output.splitlines()[-25:]),
         )
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from metal_images.catalog import ImageSpec
+from metal_images.catalog.loader import _display as display_path
 from metal_images.catalog.model import Repository
 from metal_images.errors import ConfigError
 
@@ -51,7 +52,7 @@ def mirror_setting(spec: ImageSpec, name: str) -> tuple[str, str]:
 
 
 def _spec_file(spec: ImageSpec) -> str:
-    return str(spec.folder / "image.yaml")
+    return display_path(spec.folder / "image.yaml")
 
 
 def mirror_value(spec: ImageSpec, name: str, env: Mapping[str, str], where: str) -> str:

@@ -6,13 +6,12 @@ Export reads it to write build.json; `shell` and `list` use it to find the built
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from metal_images import paths
 from metal_images.errors import MetalImagesError
+from metal_images.files import atomic_write
 
 STATE_FILE = "build-state.json"
 
@@ -36,15 +35,7 @@ def state_path(family: str) -> Path:
 
 
 def write_state(state: BuildState) -> Path:
-    target = state_path(state.family)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".build-state-")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(asdict(state), handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, target)
-    return target
+    return atomic_write(state_path(state.family), json.dumps(asdict(state), indent=2, sort_keys=True) + "\n")
 
 
 def read_state(family: str) -> BuildState:

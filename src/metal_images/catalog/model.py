@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, model_validator
 
 from metal_images.identity import OS_PATTERN, VERSION_PATTERN
 
@@ -18,6 +18,9 @@ RPM_DISTRIBUTIONS = ("almalinux", "centos")
 # a URL as written in image.yaml: `{name}` placeholders are mirrors the user sets (builder/repositories.py)
 URL_TEMPLATE = r"^(\{[a-z][a-z0-9_]*\}|https?://|file:///)[^\s\"'\\`]*$"
 MIRROR_NAME = r"^[a-z][a-z0-9_]*$"
+# a package name (apt may pin `name=version`): never an option (`-...`) to mmdebstrap, apt or dnf,
+# never a list separator (`,`) or a path
+PackageName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.+_~:=-]*$")]
 
 
 class Strict(BaseModel):
@@ -111,8 +114,8 @@ class ImageSpec(Strict):
         default_factory=lambda: ["main"],
         description="archive components; in a derived image: the ones added to its parent's archives",
     )
-    packages: list[str] = Field(default_factory=list)
-    kernel: str | None = Field(default=None, description="the kernel package (one kernel in /boot)")
+    packages: list[PackageName] = Field(default_factory=list)
+    kernel: PackageName | None = Field(default=None, description="the kernel package (one kernel in /boot)")
     context: str = Field(default="context", description="folder overlaid onto / (relative)")
     steps: list[str] = Field(default_factory=list, description="scripts run in the chroot, in order")
     args: dict[str, str] = Field(default_factory=dict, description="pinned versions, exported to steps")

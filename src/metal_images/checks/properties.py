@@ -27,9 +27,12 @@ SYSCTLS = {
     "kernel.printk": "2\t4\t1\t7",
 }
 DEBIAN_FAMILY = ("debian", "ubuntu")
-# ports allowed on the wildcard address: ssh, bgp, FRR mgmtd (upstream's goss list)
+RHEL_FAMILY = ("almalinux", "centos")
+# ports allowed on the wildcard address: ssh, bgp, FRR mgmtd (upstream's goss list); on
+# firewalls also VXLAN and the two exporters, which listen on [::] as metal-networker runs
+# them (the nftables input chain admits them from the private VRFs only)
 ALLOWED_PORTS = {"machine": {22, 179, 2623}, "firewall": {22, 179, 2623, 4789}}
-ALLOWED_PORTS_V6 = {"machine": {22, 179, 2623}, "firewall": {22, 179, 2623, 4789, 9630}}
+ALLOWED_PORTS_V6 = {"machine": {22, 179, 2623}, "firewall": {22, 179, 2623, 4789, 9100, 9630}}
 
 
 # --- settle first: every later check sees a booted system -----------------------------
@@ -274,9 +277,71 @@ def test_firewall_service(host: Any, name: str, running: bool) -> None:
     _service(host, name, running=running)
 
 
-@pytest.mark.os_ids("centos", "almalinux")
-def test_sshd_rhel(host: Any) -> None:
-    _service(host, "sshd", running=True)
+# --- what differs between releases (docs/build.md, "Releases of a family") ---------------------
+
+def _unix_time(host: Any, unit: str, prop: str) -> int:
+    out = host.run(f"systemctl show --timestamp=unix -P {prop} {unit}").stdout.strip()
+    assert out.startswith("@"), f"{unit} has no {prop}: {out!r}"
+    return int(out[1:])
+
+
+@pytest.mark.os_ids(*DEBIAN_FAMILY)
+def test_sshd_from_ssh_service_after_host_keys(host: Any) -> None:
+    """Every release serves SSH from ssh.service (not noble's and later's ssh.socket), and
+    the per-machine host keys were made before sshd started."""
+    assert host.run("systemctl is-active ssh.socket").stdout.strip() != "active", "ssh.socket is active"
+    started = _unix_time(host, "ssh.service", "ExecMainStartTimestamp")
+    for kind in ("ed25519", "rsa", "ecdsa"):
+        key = host.file(f"/etc/ssh/ssh_host_{kind}_key.pub")
+        assert key.exists, f"no {kind} host key"
+        assert key.mtime.timestamp() <= started + 1, f"the {kind} host key is newer than sshd"
+
+
+@pytest.mark.os_ids(*DEBIAN_FAMILY)
+def test_frr_mgmtd_where_frr_has_one(root: Root) -> None:
+    """FRR 10 (Debian 13, Ubuntu 26.04) always runs mgmtd, which needs /var/lib/frr."""
+    if root.run("test -x /usr/lib/frr/mgmtd").rc != 0:
+        pytest.skip("this FRR has no mgmtd")
+    assert root.run("pgrep -x mgmtd").rc == 0, "mgmtd is not running"
+    owner = root.check_output("stat -c %U /var/lib/frr").strip()
+    assert owner == "frr", f"/var/lib/frr belongs to {owner}"
+
+
+@pytest.mark.os_ids(*DEBIAN_FAMILY)
+def test_tmp_as_the_release_mounts_it(host: Any) -> None:
+    """/tmp is a tmpfs where the release's systemd mounts one (Debian 13), else on /."""
+    wants_tmpfs = host.file("/usr/lib/systemd/system/local-fs.target.wants/tmp.mount").exists
+    fstype = host.run("findmnt -n -o FSTYPE /tmp").stdout.strip()
+    assert fstype == ("tmpfs" if wants_tmpfs else ""), f"/tmp: {fstype or 'on /'}"
+    assert host.file("/tmp").mode == 0o1777
+
+
+@pytest.mark.os_ids(*DEBIAN_FAMILY)
+def test_gnu_coreutils_and_sudo(host: Any) -> None:
+    """Our choice on every release (Ubuntu 26.04 defaults to the Rust ones)."""
+    assert "GNU coreutils" in host.run("ls --version").stdout
+    assert host.run("sudo -V").stdout.startswith("Sudo version"), "sudo is not the original sudo"
+
+
+# RHEL: sshd (not ssh), chronyd keeps time (there is no systemd-timesyncd), networkd from EPEL
+SERVICES_RHEL = [("sshd", True), ("frr", True), ("lldpd", True), ("systemd-networkd", True),
+                 ("chronyd", True), ("serial-getty@ttyS1", True)]
+
+
+@pytest.mark.os_ids(*RHEL_FAMILY)
+@pytest.mark.parametrize(("name", "running"), SERVICES_RHEL)
+def test_service_rhel(host: Any, name: str, running: bool) -> None:
+    _service(host, name, running=running)
+
+
+@pytest.mark.os_ids(*RHEL_FAMILY)
+def test_chrony_uses_install_yaml_servers(host: Any) -> None:
+    """The installer wrote /etc/chrony.conf from ntp_servers; chronyd uses exactly those."""
+    conf = host.file("/etc/chrony.conf").content_string
+    servers = [line.split()[1] for line in conf.splitlines() if line.startswith("server ")]
+    assert servers, conf
+    sources = host.run("chronyc -n sources").stdout
+    assert all(server in sources for server in servers if server[0].isdigit()), sources
 
 
 @pytest.mark.os_ids(*DEBIAN_FAMILY)
@@ -311,7 +376,8 @@ def test_nftables_forward_policy_drop(root: Root) -> None:
 @pytest.mark.roles("firewall")
 def test_node_exporter_serves_in_private_vrf(root: Root, ctx: CheckContext) -> None:
     """The cluster's monitoring scrapes the firewall in the tenant network: the exporter
-    answers there, inside the VRF, and nowhere on the wildcard address."""
+    answers there, inside the VRF (its socket outside any VRF accepts VRF traffic:
+    tcp_l3mdev_accept; nftables decides who may connect)."""
     url = f"http://{ctx.private_ip}:9100/metrics"
     fetch = f"ip vrf exec {ctx.private_vrf} curl -fsS --max-time 10 {url}"
     text = eventually(lambda: (r := root.run(fetch)).rc == 0 and r.stdout, 60) or ""
@@ -337,9 +403,10 @@ def test_suricata_logrotate(host: Any) -> None:
 
 @pytest.mark.roles("machine")
 @pytest.mark.os_ids(*DEBIAN_FAMILY, "almalinux")
-def test_ntp_synchronized(host: Any) -> None:
+def test_ntp_synchronized(host: Any, ctx: CheckContext) -> None:
     """Against the switch's SNTP server (ntp_servers in install.yaml); last, so the
     system had the most time to sync (timesyncd backs off when its first tries precede BGP)."""
     def synced() -> bool:
         return "NTPSynchronized=yes" in host.run("timedatectl show -p NTPSynchronized").stdout
-    assert eventually(synced, 240, 10), host.run("timedatectl timesync-status").stdout
+    status = "chronyc -n tracking" if ctx.os_id in RHEL_FAMILY else "timedatectl timesync-status"
+    assert eventually(synced, 240, 10), host.run(status).stdout

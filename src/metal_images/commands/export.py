@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -17,7 +18,9 @@ from metal_images.artifact.exporter import (
     load_build_state,
 )
 from metal_images.artifact.lz4frame import MAX_LEVEL, MIN_LEVEL
+from metal_images.cachesync.sizes import parse_size
 from metal_images.catalog import load_catalog
+from metal_images.contract.reader import URL_RULE
 from metal_images.contract.report import check_archive
 from metal_images.errors import ConfigError
 from metal_images.identity import STABLE, Channel, ImageRef
@@ -78,14 +81,22 @@ def export(name: str, channel: Channel, output: Path | None, level: int, threads
 @click.option("--role", type=click.Choice(["machine", "firewall"]), default=None,
               help="Which tool set to require [default: guessed from the image].")
 @click.option("--strict", is_flag=True, help="Warnings and skipped rules fail too.")
-def check(source: str, as_json: bool, role: str | None, strict: bool) -> None:
+@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=URL_RULE.deadline,
+              show_default=True, help="A URL: seconds for the whole check before it gives up.")
+@click.option("--min-speed", default="64K", show_default=True,
+              help="A URL: give up when it averages less than this per second over 30 s (0: no minimum).")
+def check(source: str, as_json: bool, role: str | None, strict: bool, deadline: float,
+          min_speed: str) -> None:
     """Check an img.tar.lz4 (file or http(s) URL) against the metal-stack contract.
 
     One streaming pass (a URL is never saved to disk) collects what the rules need; the
-    .md5/.sha256/.sha512 sidecars are read beside it. Exit code 0 only if no rule fails
-    (with --strict: only if every rule passes). Warnings are conventions, not breakage.
+    .md5/.sha256/.sha512 sidecars are read beside it (at most 64 KiB each). Exit code 0
+    only if no rule fails (with --strict: only if every rule passes). Warnings are
+    conventions, not breakage. A URL that trickles or runs past --deadline, and a broken
+    LZ4 frame, end the download.
     """
-    report = check_archive(source, role=role)
+    rule = replace(URL_RULE, min_rate=parse_size(min_speed, what="--min-speed"), deadline=deadline)
+    report = check_archive(source, role=role, rule=rule)
     if as_json:
         click.echo(json.dumps(report.as_dict(strict=strict), indent=2))
     else:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from rich.text import Text
 
 from metal_images import ui
 from metal_images.errors import ConfigError
+from metal_images.files import atomic_write
 from metal_images.identity import Channel, ImageRef, parse_date
 from metal_images.store import open_store
 from metal_images.store.backend import Backend
@@ -126,18 +125,6 @@ def publish_cmd(
             ui.info(f"{len(plan.transfers)} file(s), {plan.bytes:,} bytes -> {plan.dest.prefix}")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def _expiration(value: str | None) -> dt.date | None:
     if value is None:
         return None
@@ -205,7 +192,7 @@ def release_cmd(
         if dry_run:
             click.echo(f"\n# would write {api_yaml}:\n{text}", nl=False)
         else:
-            _write_atomic(api_yaml, text)
+            atomic_write(api_yaml, text)
             ui.info(f"metal-api image entries written to {api_yaml}")
 
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
-import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from metal_images.errors import MetalImagesError
+from metal_images.files import atomic_output, file_digest
 from metal_images.identity import check_key, check_prefix
 from metal_images.store.backend import ObjectInfo, Progress
 
@@ -47,14 +47,6 @@ def _recorded_checksums(path: Path, st: os.stat_result) -> tuple[str | None, str
     if int(size) != st.st_size or int(mtime) != st.st_mtime_ns:
         return None, None  # changed behind our back: the record is stale
     return sha256, None if md5 == "-" else md5
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class FileBackend:
@@ -95,7 +87,7 @@ class FileBackend:
         info = self.stat(key)
         if info is None:
             return None
-        return info.sha256 or file_sha256(self.path(key))
+        return info.sha256 or file_digest(self.path(key))
 
     def read_bytes(self, key: str) -> bytes:
         try:
@@ -109,31 +101,18 @@ class FileBackend:
         return fd, Path(name)
 
     def put_file(self, key: str, source: Path, *, sha256: str, md5: str, progress: Progress | None) -> None:
-        target = self.path(key)
-        fd, temp = self._temp_beside(target)
-        try:
-            with source.open("rb") as src:
-                size = os.fstat(src.fileno()).st_size
-                offset = 0
-                while offset < size:
-                    # sendfile copies in the kernel; chunks keep the progress bar moving
-                    sent = os.sendfile(fd, src.fileno(), offset, min(CHUNK, size - offset))
-                    if sent == 0:
-                        raise MetalImagesError(f"{source}: file shrank while publishing it")
-                    offset += sent
-                    if progress:
-                        progress(sent)
-            os.fchmod(fd, 0o644)
-            os.fsync(fd)
-            _record_checksums(fd, sha256, md5)
-            os.close(fd)
-            fd = -1
-            os.replace(temp, target)
-        except BaseException:
-            if fd >= 0:
-                os.close(fd)
-            temp.unlink(missing_ok=True)
-            raise
+        with atomic_output(self.path(key), durable=True) as out, source.open("rb") as src:
+            size = os.fstat(src.fileno()).st_size
+            offset = 0
+            while offset < size:
+                # sendfile copies in the kernel; chunks keep the progress bar moving
+                sent = os.sendfile(out.fileno(), src.fileno(), offset, min(CHUNK, size - offset))
+                if sent == 0:
+                    raise MetalImagesError(f"{source}: file shrank while publishing it")
+                offset += sent
+                if progress:
+                    progress(sent)
+            _record_checksums(out.fileno(), sha256, md5)
 
     def copy(self, source_key: str, dest_key: str) -> None:
         source, target = self.path(source_key), self.path(dest_key)

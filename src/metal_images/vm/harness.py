@@ -21,6 +21,7 @@ from metal_images import ui
 from metal_images.checks.context import CheckContext
 from metal_images.checks.runner import CheckResult, run_checks
 from metal_images.checks.userdata import expectations
+from metal_images.files import atomic_write
 from metal_images.hammer import emulate, inputs, pull
 from metal_images.signals import interruptible
 
@@ -158,9 +159,7 @@ def write_report(report: TestReport) -> None:
     data = {"accel": report.accel, "phases_seconds": report.phases, "checks": len(report.results),
             "passed": passed, "failed": len(report.results) - passed,
             "results": [asdict(r) for r in report.results]}
-    partial = report.out / ".phases.json.tmp"
-    partial.write_text(json.dumps(data, indent=2) + "\n")
-    partial.replace(report.out / "phases.json")
+    atomic_write(report.out / "phases.json", json.dumps(data, indent=2) + "\n")
 
 
 def default_install_yaml(role: str) -> Path:
