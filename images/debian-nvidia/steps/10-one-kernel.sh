@@ -12,10 +12,9 @@ if [ -n "$old" ]; then
   apt-get purge -y -q $old
 fi
 release=${METAL_IMAGE_KERNEL#linux-image-}
-for module in nvidia nvidia-modeset nvidia-uvm; do
-  found=$(find "/lib/modules/$release" -name "$module.ko*" | head -n 1)
-  if [ -z "$found" ]; then
-    echo "no $module module for $release: DKMS did not build it" >&2
-    exit 1
-  fi
-done
+status=$(dkms status -k "$release" 2>&1 || true)
+printf '%s\n' "$status"
+if ! printf '%s\n' "$status" | grep -q ': installed$'; then
+  echo "DKMS has no module installed for $release: the driver would not load" >&2
+  exit 1
+fi
