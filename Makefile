@@ -24,13 +24,13 @@ test: lint
 	mkdir -p build
 	$(VENV)/bin/pytest -v --junitxml=build/junit.xml
 
-# build -> export a candidate -> test the candidate like metal-hammer -> export for real,
-# so a failing test never leaves an image in images/<channel>/.
+# build -> export a candidate -> test the candidate like metal-hammer -> promote the tested
+# files (no second export), so a failing test never leaves an image in images/<channel>/.
 define image_job
 	$(MI) build $(1)
 	$(MI) export $(1) --channel $(CHANNEL) --output build/$(1)/candidate
 	$(MI) test $$(find build/$(1)/candidate -name img.tar.lz4 | head -n1) --role $(2) --out build/$(1)/test
-	$(MI) export $(1) --channel $(CHANNEL)
+	$(MI) export $(1) --channel $(CHANNEL) --from-candidate build/$(1)/candidate
 endef
 
 debian: deps

@@ -26,6 +26,8 @@ APT_PACKAGES=(
   nftables
   # store/cache-sync benchmarks compare against these
   nginx-light curl
+  # the store page's test renders it in a real (headless) browser
+  chromium
   # python
   python3 python3-venv python3-dev gcc
   # installer tests run /install.sh (a zipapp) with the system python, as an image does

@@ -45,7 +45,7 @@ class Cli(click.Group):
         try:
             return super().invoke(ctx)
         except MetalImagesError as exc:
-            ui.error(exc.message)
+            ui.error(exc.message, reproduce=getattr(exc, "reproduce", ""))
             if exc.detail:
                 ui.console.print("--- last lines of output ---", style="dim")
                 ui.console.print(exc.detail)

@@ -47,6 +47,8 @@ machineuuid: 5a2e8c1d-0b7f-4c3e-a9d6-1f2e3d4c5b6a
 nics:
   - mac: "0a:00:00:00:10:01"
     neighbors: [{mac: "0a:00:00:00:20:01"}]
+  - mac: "0a:00:00:00:10:02"
+    neighbors: [{mac: "0a:00:00:00:20:02"}]
 networks:
   - {networkid: tenant, networktype: privateprimaryunshared, asn: 4210000001, vrf: 4101,
      ips: [10.64.1.1], prefixes: [10.64.0.0/22], destinationprefixes: [], private: true}
@@ -231,3 +233,38 @@ def test_forwarding_not_allowed_is_dropped_and_logged(net: dict[str, str]) -> No
 def test_ingress_rule_reaches_the_tenant_and_nothing_else(net: dict[str, str]) -> None:
     assert connect(net["inet"], TENANT, 8443) == f"answer {INET}"
     assert dropped(net, "inet", TENANT, 9000)
+
+
+class _NsRoot:
+    """checks.plugin.Root's interface, running commands in the firewall namespace."""
+
+    def __init__(self, ns: str) -> None:
+        self.ns = ns
+
+    def run(self, command: str) -> object:
+        result = subprocess.run(["ip", "netns", "exec", self.ns, "sh", "-c", command],
+                                capture_output=True, text=True, check=False)
+        return type("R", (), {"rc": result.returncode, "stdout": result.stdout, "stderr": result.stderr})()
+
+    def check_output(self, command: str) -> str:
+        result = self.run(command)
+        assert result.rc == 0, result.stderr  # type: ignore[attr-defined]
+        return str(result.stdout)  # type: ignore[attr-defined]
+
+
+def test_the_vm_checks_read_the_loaded_ruleset(net: dict[str, str]) -> None:
+    """checks/nft_ruleset.py's static checks pass on this loaded ruleset and fail on a
+    ruleset whose input chain accepts (what the VM test would see on a wrong firewall)."""
+    from metal_images.checks import nft_ruleset
+
+    root = _NsRoot(net["fw"])
+    ctx = type("Ctx", (), {"private_vrf": "vrf4101"})()
+    nft_ruleset.test_input_chain_drops_by_default(root)  # type: ignore[arg-type]
+    nft_ruleset.test_input_chain_admits_its_allow_list(root, ctx)  # type: ignore[arg-type]
+    nft_ruleset.test_forward_chain_drops_and_refuses_bgp_to_machines(root)  # type: ignore[arg-type]
+    with network_namespace(f"mi-nft-x{os.getpid()}") as other:
+        accepting = ruleset().replace("input priority 0; policy drop;", "input priority 0; policy accept;")
+        with _tempfile(accepting) as bad:
+            ns_run(other, ["nft", "-f", str(bad)])
+        with pytest.raises(AssertionError):
+            nft_ruleset.test_input_chain_drops_by_default(_NsRoot(other))  # type: ignore[arg-type]

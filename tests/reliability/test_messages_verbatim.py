@@ -49,7 +49,17 @@ def test_warnings_and_steps_keep_brackets() -> None:
 
 
 def test_a_failed_commands_reproduce_line_stays_its_own_line(capsys: pytest.CaptureFixture[str]) -> None:
-    ui.error("command failed with exit code 1: chroot\n  reproduce with: chroot /t [/x] \x1b[2J")
+    ui.error("command failed with exit code 1: chroot", reproduce="chroot /t [/x] \x1b[2J")
     lines = capsys.readouterr().err.splitlines()
     assert lines == ["error: command failed with exit code 1: chroot",
                      "  reproduce with: chroot /t [/x] \\x1b[2J"]
+
+
+def test_an_error_is_one_line_whatever_newlines_the_users_text_holds() -> None:
+    with ui.console.capture() as captured:
+        ui.error("/tmp/images/debian/12\n: expected .../<os>/<version>/ (\x1b[2J)")
+        ui.error("command failed with exit code 1: apt\n  reproduce with: a forged line")
+    assert captured.get().splitlines() == [
+        "error: /tmp/images/debian/12\\n: expected .../<os>/<version>/ (\\x1b[2J)",
+        "error: command failed with exit code 1: apt\\n  reproduce with: a forged line",
+    ]

@@ -7,6 +7,7 @@ hard timeout so a regression fails the test instead of hanging it."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import lz4.frame
 import pytest
+from aiohttp import web
 from tests.support.store_sample import make_artifact_set
 from tests.support.store_servers import StoreServer, serve_in_thread
 
@@ -99,3 +101,35 @@ def test_check_url_stops_at_a_broken_frame(store: tuple[Path, StoreServer, str])
     assert {r["id"] for r in report["results"] if r["status"] == "fail"} >= {"lz4-frame"}
     assert report["archive"]["compressed_bytes"] < 20 << 20
     assert seconds < 8
+
+
+def trickling_metal_api() -> web.Application:
+    """`/v1/image` answers a few bytes a second, for at most a minute."""
+
+    async def images(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        try:
+            await response.write(b"[")
+            for _ in range(600):
+                await asyncio.sleep(0.1)
+                await response.write(b" ")
+        except (ConnectionError, RuntimeError):
+            pass  # the client gave up
+        return response
+
+    app = web.Application()
+    app.router.add_get("/v1/image", images)
+    return app
+
+
+def test_cache_sync_cuts_off_a_trickling_metal_api(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    with serve_in_thread(trickling_metal_api()) as url:
+        result, seconds = run(["cache-sync", "run", "--once", "--metal-api-endpoint", url,
+                               "--store-url", str(tmp_path), "--cache-root-path", str(cache),
+                               "--timeout", "1", "--min-speed", "1K", "--retries", "1"], limit=40)
+    assert result.returncode == 1, result.stderr
+    assert "too slow" in result.stderr, result.stderr
+    assert seconds < 20

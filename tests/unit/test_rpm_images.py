@@ -5,6 +5,10 @@ they share with Debian kept in step."""
 from __future__ import annotations
 
 import difflib
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +72,19 @@ def test_context_shared_with_debian_stays_in_step(family: str) -> None:
                    if line[:1] in "+-" and line[1:].strip()]
         keywords = {line.split()[0] for line in changed}
         assert keywords <= SSHD_CHANGES, keywords - SSHD_CHANGES
+
+
+@pytest.mark.parametrize("family", RHEL_IMAGES)
+def test_build_without_a_mirror_is_one_error_line(family: str, tmp_path: Path) -> None:
+    """What `make almalinux` shows without a mirror: one line naming the variable, nothing built."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("METAL_IMAGES_")}
+    env |= {"METAL_IMAGES_WORKDIR": str(tmp_path / "work"), "METAL_IMAGES_CACHE": str(tmp_path / "cache"),
+            "METAL_IMAGES_CATALOG": str(paths.catalog_dir())}
+    proc = subprocess.run([sys.executable, "-m", "metal_images.cli", "build", family], env=env,
+                          cwd=paths.repo_root(), capture_output=True, text=True, check=False)
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert proc.returncode == 2
+    assert errors == [
+        f"error: images/{family}/image.yaml: repositories.0.baseurl: no mirror for {{mirror}}: "
+        f"set METAL_IMAGES_{family.upper()}_MIRROR (or `mirror:` in images/{family}/image.yaml)"]
+    assert not list((tmp_path / "work").rglob("tree"))

@@ -151,11 +151,17 @@ def test_backends_by_distribution() -> None:
 
 
 def test_dnf_failures_become_one_line() -> None:
-    assert explain_failure("alma", "Error: No match for argument: nosuchpkg\n", []) == (
+    assert explain_failure("alma bootstrap", "Error: No match for argument: nosuchpkg\n", []) == (
         "alma bootstrap: no repository has package(s): nosuchpkg")
-    assert explain_failure("alma", "Package x-1.rpm is not signed\nError: GPG check FAILED\n", []) == (
+    unsigned = "Package x-1.rpm is not signed\nError: GPG check FAILED\n"
+    assert explain_failure("alma bootstrap", unsigned, []) == (
         "alma bootstrap: package signature check failed: Package x-1.rpm is not signed")
-    assert explain_failure("alma", "Error: Transaction test error\n", []) is None
+    key_down = ("retrieving repo key for epel unencrypted from http://10.0.0.1/epel/KEY\n"
+                "Curl error (7): Couldn't connect to server for http://10.0.0.1/epel/KEY [refused]\n")
+    assert explain_failure("alma bootstrap", key_down, []) == (
+        "alma bootstrap: repository 'epel': its gpgkey http://10.0.0.1/epel/KEY cannot be fetched: "
+        "Curl error (7): Couldn't connect to server")
+    assert explain_failure("alma bootstrap", "Error: Transaction test error\n", []) is None
 
 
 @pytest.mark.parametrize("family", ["almalinux", "centos"])

@@ -36,7 +36,9 @@ HOST_RESOLV_CONF = Path("/etc/resolv.conf")
 def _code_digest() -> dict[str, str]:
     """The builder code that shapes the tree is an input too: a fix to it rebuilds."""
     here = Path(__file__).resolve().parent
-    names = ["customize.py", "overlay.py", "cleanup.py", "rootpath.py", "artifacts.py", "initramfs.py"]
+    names = ["customize.py", "overlay.py", "cleanup.py", "rootpath.py", "artifacts.py", "initramfs.py",
+             # the backends install a derived image's packages here
+             "backends.py", "bootstrap.py", "dnf.py", "repositories.py"]
     return {name: file_digest(here / name) for name in names if (here / name).is_file()}
 
 
@@ -126,7 +128,8 @@ def _check_one_kernel(spec: ImageSpec, root: Path) -> None:
 
 
 def run_customize(spec: ImageSpec, base_tree: Path, target: Path, *, distribution: str, suite: str,
-                  has_kernel: bool) -> None:
+                  has_kernel: bool, base: ImageSpec | None = None) -> None:
+    """`base` is the root ancestor (its package world installs a derived image's packages)."""
     busy = mounts_below(base_tree)
     if busy:
         raise MetalImagesError(f"{base_tree} has mounts inside ({busy[0]}); is a `shell` open on it?")
@@ -147,7 +150,7 @@ def run_customize(spec: ImageSpec, base_tree: Path, target: Path, *, distributio
         ui.warn(f"{spec.family}: artifact {name} left out")
     with chroot_mounts(target), policy_rc_d(target), reaped(target):
         if spec.from_:
-            backend_for(distribution).install_packages(spec, target, distribution, suite)
+            backend_for(distribution).install_packages(spec, base or spec, target)
         _run_steps(spec, target)
         _services(spec, target)
         # last in the chroot: the overlay, packages and steps all shape what the initrd reads

@@ -1,10 +1,14 @@
-"""A verified download: stream to a temp file, md5 while streaming, rename into place.
+"""A verified download: stream to a temp file, hash while streaming, rename into place.
 
 The socket is read into a few fixed, page-aligned buffers; one thread hashes and another
 writes each buffer (direct I/O, see filewriter) while the next one is being received
 (hashlib, socket reads and file writes release the GIL). A download costs about
-max(network, md5, disk) and memory stays constant whatever the size. Nothing appears at the
-final path until the checksum matched and the file was fsynced.
+max(network, hash, disk) and memory stays constant whatever the size. Nothing appears at
+the final path until the checksum matched and the file was fsynced.
+
+The strongest checksum the store offers is the one verified: sha256 where the store has
+the `.sha256`, else md5. On CPUs with SHA extensions sha256 is also the faster one (1.7 GB/s
+against md5's 0.7 GB/s on one core here), and the hash is a download's ceiling.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ def check_inside(path: Path, root: Path) -> Path:
 
 
 class ChecksumMismatch(TransientError):
-    """The bytes received do not match the store's .md5 (a corrupted transfer or object)."""
+    """The bytes received do not match the store's checksum (a corrupted transfer or object)."""
 
 
 class IncompleteDownload(TransientError):
@@ -69,13 +73,13 @@ def _fill(source: Source, buffer: memoryview, guard: SpeedGuard | None) -> int:
 
 
 def stream_to_file(source: Source, fd: int, on_bytes: Callable[[int], None] | None = None,
-                   guard: SpeedGuard | None = None) -> tuple[int, str]:
-    """Copy `source` to `fd`, hashing and writing in helper threads; returns (bytes, md5 hex)."""
-    digest = hashlib.md5(usedforsecurity=False)
+                   guard: SpeedGuard | None = None, algorithm: str = "md5") -> tuple[int, str]:
+    """Copy `source` to `fd`, hashing and writing in helper threads; returns (bytes, hex digest)."""
+    digest = hashlib.new(algorithm, usedforsecurity=False)
     writer = FileWriter(fd)
     buffers = [aligned_buffer(BUFFER_SIZE) for _ in range(BUFFERS)]
     total = 0
-    with BufferPipeline(buffers, [("md5", digest.update), ("write", writer.write)]) as pipe:
+    with BufferPipeline(buffers, [(algorithm, digest.update), ("write", writer.write)]) as pipe:
         while True:
             index = pipe.acquire()
             length = _fill(source, buffers[index], guard)
@@ -100,9 +104,11 @@ def download_verified(
     durable: bool = True,
     expected_size: int | None = None,
     speed: SpeedRule | None = None,
+    expected_sha256: str | None = None,
 ) -> tuple[int, str]:
     """Download into `tmp_dir`, verify, fsync and rename to `final`, which must lie in
-    `inside` (the cache root, checked after resolving). Returns (bytes, md5).
+    `inside` (the cache root, checked after resolving). Returns (bytes, the hex digest
+    verified: sha256 when `expected_sha256` is given, else md5).
 
     `durable=False` skips the fsync (only the benchmark uses it, to show what it costs):
     without it a power loss could leave a renamed but empty file whose sidecar says "verified".
@@ -111,6 +117,7 @@ def download_verified(
     length) when that is known: kernels and boot images have no md5 to catch a cut-off.
     `speed` stops a transfer that trickles (retried like a timeout).
     """
+    algorithm, expected = ("sha256", expected_sha256) if expected_sha256 else ("md5", expected_md5)
     try:
         def contained() -> None:
             check_inside(final, inside)
@@ -121,14 +128,15 @@ def download_verified(
                            before_replace=contained) as handle:
             guard = SpeedGuard(speed, what) if speed is not None else None
             try:
-                size, md5 = stream_to_file(source, handle.fileno(), on_bytes, guard)
+                size, digest = stream_to_file(source, handle.fileno(), on_bytes, guard, algorithm)
             except TooSlow as exc:
                 raise TransientError(exc.message) from exc
             if expected_size is not None and size != expected_size:
                 raise IncompleteDownload(f"{what}: incomplete: got {size} of {expected_size} bytes")
-            if expected_md5 is not None and md5 != expected_md5:
-                raise ChecksumMismatch(f"{what}: md5 mismatch: got {md5}, the store says {expected_md5}")
-        return size, md5
+            if expected is not None and digest != expected:
+                raise ChecksumMismatch(
+                    f"{what}: {algorithm} mismatch: got {digest}, the store says {expected}")
+        return size, digest
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             message = f"cache disk full: no space left on {tmp_dir} while downloading {what}"

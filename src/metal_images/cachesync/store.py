@@ -33,8 +33,15 @@ class ObjectRef:
     key: str
     url: str = ""
 
+    def sidecar(self, suffix: str) -> ObjectRef:
+        """The checksum file beside the object: `.md5`, `.sha256`."""
+        return ObjectRef(self.key + suffix, self.url + suffix if self.url else "")
+
     def md5(self) -> ObjectRef:
-        return ObjectRef(self.key + ".md5", self.url + ".md5" if self.url else "")
+        return self.sidecar(".md5")
+
+    def sha256(self) -> ObjectRef:
+        return self.sidecar(".sha256")
 
 
 class Source(Protocol):

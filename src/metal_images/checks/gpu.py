@@ -1,91 +1,87 @@
 """A GPU image booted on a machine without a GPU (issue 16.4): the driver is there for the
-running kernel, nothing fails for want of the device.
+running kernel, and nothing fails for want of the device.
 
-Applies to images that carry DKMS module sources (`/usr/src/*/dkms.conf`): one SSH round
-trip gathers the running kernel, DKMS's view and the vermagic modinfo reads for each
-module DKMS built, and the checks assert on those facts.
+The checks apply to images that carry DKMS module sources (`/usr/src/*/dkms.conf`); on the
+others they skip themselves. Every module DKMS installed for the running kernel is looked
+up by name as modprobe would (through depmod's index, Debian names them nvidia-current*)
+and modinfo's vermagic of it must name the running kernel. All facts come in the one
+batched round trip of facts.py (PROBES).
 """
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 
 import pytest
 
-from .plugin import Root
+from .facts import Facts, probe
 
-# modinfo resolves Debian's alias `nvidia` -> nvidia-current as modprobe would
-MODULES = ("nvidia", "nvidia-modeset", "nvidia-uvm")
-MARK = "=== "
+PERSISTENCED = "nvidia-persistenced.service"
+# one line per module DKMS installed for the running kernel: <name> <file modinfo finds> <vermagic>
+_MODULES = r"""
+kernel=$(uname -r)
+for file in /lib/modules/"$kernel"/updates/dkms/*.ko*; do
+  [ -e "$file" ] || continue
+  name=${file##*/}; name=${name%%.ko*}
+  path=$(modinfo -F filename "$name" 2>/dev/null)
+  printf '%s %s %s\n' "$name" "$path" "$(modinfo -F vermagic "$name" 2>/dev/null)"
+done
+"""
+
+PROBES = [
+    probe("gpu_kernel", "uname -r"),
+    probe("gpu_dkms_sources", "ls -1 /usr/src/*/dkms.conf 2>/dev/null || true"),
+    probe("gpu_dkms_status", "dkms status 2>&1 || true", root=True),
+    probe("gpu_modules", _MODULES),
+    # asked to start without a GPU, the daemon must be skipped by its condition, not fail
+    probe("gpu_persistenced", f"systemctl start {PERSISTENCED}; echo rc=$?; "
+                              f"systemctl show -P ActiveState -P ConditionResult {PERSISTENCED}", root=True),
+]
 
 
 @dataclass(frozen=True)
-class GpuFacts:
-    kernel: str
-    dkms_sources: list[str]
-    dkms_status: str
-    vermagic: dict[str, str]  # module -> modinfo's vermagic ('' when modinfo failed)
-    module_files: dict[str, str]  # module -> the file modinfo found
+class Module:
+    name: str
+    path: str
+    vermagic: str
 
 
-def _script() -> str:
-    parts = ["uname -r", f"echo '{MARK}sources'", "ls -1 /usr/src/*/dkms.conf 2>/dev/null || true",
-             f"echo '{MARK}status'", "dkms status 2>&1 || true"]
-    for module in MODULES:
-        quoted = shlex.quote(module)
-        parts += [f"echo '{MARK}module {module}'",
-                  f"modinfo -F filename {quoted} 2>/dev/null || true",
-                  f"modinfo -F vermagic {quoted} 2>/dev/null || true"]
-    return "; ".join(parts)
+def parse_modules(text: str) -> list[Module]:
+    modules = []
+    for line in text.splitlines():
+        name, _, rest = line.partition(" ")
+        path, _, vermagic = rest.partition(" ")
+        if name:
+            modules.append(Module(name, path.strip(), vermagic.strip()))
+    return modules
 
 
-def parse_facts(output: str) -> GpuFacts:
-    sections: dict[str, list[str]] = {"kernel": []}
-    current = "kernel"
-    for line in output.splitlines():
-        if line.startswith(MARK):
-            current = line[len(MARK):]
-            sections[current] = []
-        else:
-            sections[current].append(line)
-    files, magic = {}, {}
-    for module in MODULES:
-        lines = [line.strip() for line in sections.get(f"module {module}", []) if line.strip()]
-        files[module] = lines[0] if lines else ""
-        magic[module] = lines[1] if len(lines) > 1 else ""
-    return GpuFacts(kernel=(sections["kernel"] or [""])[0].strip(),
-                    dkms_sources=[s for s in sections.get("sources", []) if s.strip()],
-                    dkms_status="\n".join(sections.get("status", [])), vermagic=magic, module_files=files)
-
-
-@pytest.fixture(scope="module")
-def gpu(root: Root) -> GpuFacts:
-    facts = parse_facts(root.check_output(_script()))
-    if not facts.dkms_sources:
+def _gpu_image(facts: Facts) -> str:
+    if not facts["gpu_dkms_sources"].stdout.strip():
         pytest.skip("no DKMS module sources: not a GPU image")
-    return facts
+    return facts["gpu_kernel"].stdout.strip()
 
 
-def test_dkms_installed_the_modules_for_the_running_kernel(gpu: GpuFacts) -> None:
-    installed = [line for line in gpu.dkms_status.splitlines()
-                 if f", {gpu.kernel}," in line and line.rstrip().endswith("installed")]
-    assert installed, f"dkms has nothing installed for {gpu.kernel}:\n{gpu.dkms_status}"
+def test_dkms_installed_the_modules_for_the_running_kernel(facts: Facts) -> None:
+    kernel = _gpu_image(facts)
+    status = facts["gpu_dkms_status"].stdout
+    installed = [line for line in status.splitlines()
+                 if f", {kernel}," in line and line.rstrip().endswith("installed")]
+    assert installed, f"dkms has nothing installed for {kernel}:\n{status}"
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_modinfo_names_the_running_kernel(gpu: GpuFacts, module: str) -> None:
-    path = gpu.module_files[module]
-    assert path.startswith((f"/lib/modules/{gpu.kernel}/", f"/usr/lib/modules/{gpu.kernel}/")), (
-        f"modinfo {module}: {path or 'not found'} (running kernel {gpu.kernel})")
-    assert gpu.vermagic[module].split(" ", 1)[0] == gpu.kernel, (
-        f"modinfo {module}: vermagic {gpu.vermagic[module]!r}, running kernel {gpu.kernel}")
+def test_modinfo_names_the_running_kernel(facts: Facts) -> None:
+    kernel = _gpu_image(facts)
+    modules = parse_modules(facts["gpu_modules"].stdout)
+    assert any(m.name.startswith("nvidia") for m in modules), f"no nvidia module for {kernel}: {modules}"
+    for module in modules:
+        assert module.path.startswith((f"/lib/modules/{kernel}/", f"/usr/lib/modules/{kernel}/")), (
+            f"modinfo {module.name}: {module.path or 'not found'} (running kernel {kernel})")
+        assert module.vermagic.split(" ", 1)[0] == kernel, (
+            f"modinfo {module.name}: vermagic {module.vermagic!r}, running kernel {kernel}")
 
 
-def test_gpu_services_wait_for_a_gpu(gpu: GpuFacts, root: Root) -> None:
-    """Without a GPU the driver's daemon is skipped by its condition, never failed: asked
-    to start, it stays inactive with its condition unmet."""
-    unit = "nvidia-persistenced.service"
-    start = root.run(f"systemctl start {unit}")
-    state = root.check_output(f"systemctl show -P ActiveState -P ConditionResult {unit}").split()
-    assert start.rc == 0 and state[:2] == ["inactive", "no"], f"{unit}: {state} ({start.stderr.strip()})"
+def test_gpu_services_wait_for_a_gpu(facts: Facts) -> None:
+    _gpu_image(facts)
+    out = facts["gpu_persistenced"].stdout.split()
+    assert out[:3] == ["rc=0", "inactive", "no"], f"{PERSISTENCED} without a GPU: {out}"

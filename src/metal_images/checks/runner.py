@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,7 +67,9 @@ def run_checks(ctx: CheckContext, *, address: str, ssh_config: Path, key: Path,
         f"--metal-context={context_file}", f"--junitxml={out / 'junit.xml'}",
         "-o", "junit_family=xunit2", "-o", "junit_suite_name=metal-images-test",
     ]
-    code = pytest.main(args, plugins=[collector])
+    # pytest's progress is a log; stdout carries only the results (the summary table)
+    with contextlib.redirect_stdout(sys.stderr):
+        code = pytest.main(args, plugins=[collector])
     if code == pytest.ExitCode.INTERRUPTED:
         raise KeyboardInterrupt("property checks interrupted")
     broken = (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED)

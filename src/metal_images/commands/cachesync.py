@@ -183,7 +183,7 @@ def plan_command(**params: Any) -> None:
     from metal_images.cachesync.syncer import Syncer
 
     config = build_config(params, needs_images=True)
-    Syncer(config).run_round(dry_run=True, out=ui.stdout_console())
+    Syncer(config).run_round(dry_run=True, out=ui.out)
 
 
 @cache_sync.command("serve")

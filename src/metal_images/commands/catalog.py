@@ -46,7 +46,7 @@ def list_images(as_json: bool) -> None:
             "yes" if s.supported else "no",
             "yes" if paths.rootfs_dir(s.family).is_dir() else "-",
         )
-    ui.console.print(table)
+    ui.result(table)
 
 
 def _kernel(catalog: Catalog, spec: ImageSpec) -> str | None:

@@ -15,9 +15,10 @@ from metal_images.artifact.exporter import (
     ImageIdentity,
     default_threads,
     export_tree,
-    load_build_state,
 )
 from metal_images.artifact.lz4frame import MAX_LEVEL, MIN_LEVEL
+from metal_images.artifact.promote import check_candidate, promote
+from metal_images.builder.state import load_state
 from metal_images.cachesync.sizes import parse_size
 from metal_images.catalog import load_catalog
 from metal_images.contract.reader import URL_RULE
@@ -42,8 +43,11 @@ def _channel(_ctx: click.Context, _param: click.Parameter, value: str) -> Channe
               help="Compression threads [default: all CPUs]; the output is the same for any count.")
 @click.option("--rootfs", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Export this tree instead of the built one (build/<name>/rootfs).")
+@click.option("--from-candidate", "candidate_root", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Promote the files exported (and tested) under this store root "
+                                 "instead of exporting again; they must be of the current build.")
 def export(name: str, channel: Channel, output: Path | None, level: int, threads: int | None,
-           rootfs: Path | None) -> None:
+           rootfs: Path | None, candidate_root: Path | None) -> None:
     """Write images/<channel>/<os>/<version>/ from the built tree of image NAME.
 
     \b
@@ -56,22 +60,40 @@ def export(name: str, channel: Channel, output: Path | None, level: int, threads
       build.json               stage keys, parent, args, tool versions
 
     Everything is written to a temporary directory and renamed into place.
+    --from-candidate DIR promotes what `export --output DIR` wrote (and `test` proved)
+    instead: the same files, checked against the current build and their .sha256.
     mtimes are clamped to SOURCE_DATE_EPOCH (default: the build's finish time), so two
     exports of the same tree are byte-identical.
     """
     spec = load_catalog().get(name)
+    ref = ImageRef.make(channel, spec.name, spec.version)
+    if candidate_root is not None:
+        if rootfs is not None:
+            raise ConfigError("export: --from-candidate promotes files; it takes no --rootfs")
+        _promote(spec.family, ImageIdentity.of(spec.family, ref), ref.directory(candidate_root),
+                 ref.directory(output or paths.output_dir()))
+        return
     root = rootfs or paths.rootfs_dir(spec.family)
     if not root.is_dir():
         raise ConfigError(f"{name} is not built: {root} does not exist (run `metal-images build {name}`)")
-    ref = ImageRef.make(channel, spec.name, spec.version)
     target = ref.directory(output or paths.output_dir())
     identity = ImageIdentity.of(spec.family, ref)
     with ui.step(f"export {name} -> {target}"):
         result = export_tree(root, target, identity, level=level, threads=threads or default_threads(),
-                             build_state=load_build_state(spec.family))
+                             build_state=load_state(spec.family))
     d = result.digests
     ui.info(f"{target / registry.IMAGE}: {d.size / 1e6:.1f} MB ({result.stats.entries} entries, "
             f"{d.content_size / 1e6:.1f} MB tar), md5 {d.md5}")
+    click.echo(str(target / registry.IMAGE))
+
+
+def _promote(family: str, identity: ImageIdentity, candidate: Path, target: Path) -> None:
+    if candidate.resolve() == target.resolve():
+        raise ConfigError(f"export: the candidate {candidate} is the output itself")
+    with ui.step(f"promote {candidate} -> {target}"):
+        md5 = check_candidate(candidate, identity, load_state(family))
+        promote(candidate, target)
+    ui.info(f"{target / registry.IMAGE}: the tested candidate, md5 {md5}")
     click.echo(str(target / registry.IMAGE))
 
 

@@ -2,7 +2,10 @@
 
 Writes go to a hidden temp file in the target folder and are renamed into place, so a
 reader (serve, cache-sync) never sees half a file; listings skip hidden names.
-Release copies are hardlinks (instant, no extra space); safe because no object is ever
+Uploads are hashed as they are written and renamed into place only when the md5 matches.
+A publish holds a lock file in the set's folder, so two publishes of one set cannot
+interleave; temp files of killed uploads are removed by the next publish of the set and
+by `store clean`. Release copies are hardlinks (instant, no extra space); safe because no object is ever
 modified in place, only replaced by rename.
 
 Checksums recorded at upload live in an extended attribute together with the file's size
@@ -15,18 +18,22 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
+import fcntl
+import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from metal_images.errors import MetalImagesError
 from metal_images.files import atomic_output, file_digest
 from metal_images.identity import check_key, check_prefix
-from metal_images.store.backend import ObjectInfo, Progress
+from metal_images.store.backend import ObjectInfo, Progress, check_uploaded
 
 CHUNK = 8 << 20
 XATTR = "user.metal-images.checksums"
+TEMP_SUFFIX = ".tmp"  # `.<name>.<random>.tmp`: an upload in progress, or left by a killed one
+LOCK_FILE = ".publish.lock"
 
 
 def _record_checksums(fd: int, sha256: str, md5: str) -> None:
@@ -97,22 +104,58 @@ class FileBackend:
 
     def _temp_beside(self, target: Path) -> tuple[int, Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
         return fd, Path(name)
 
-    def put_file(self, key: str, source: Path, *, sha256: str, md5: str, progress: Progress | None) -> None:
-        with atomic_output(self.path(key), durable=True) as out, source.open("rb") as src:
-            size = os.fstat(src.fileno()).st_size
-            offset = 0
-            while offset < size:
-                # sendfile copies in the kernel; chunks keep the progress bar moving
-                sent = os.sendfile(out.fileno(), src.fileno(), offset, min(CHUNK, size - offset))
-                if sent == 0:
-                    raise MetalImagesError(f"{source}: file shrank while publishing it")
-                offset += sent
+    def put_file(self, key: str, source: Path, *, sha256: str, md5: str, progress: Progress | None) -> str:
+        digest = hashlib.md5(usedforsecurity=False)
+        buffer = bytearray(CHUNK)
+        view = memoryview(buffer)
+        with atomic_output(self.path(key), durable=True, suffix=TEMP_SUFFIX) as out, \
+                source.open("rb", buffering=0) as src:
+            # read, hash, write: the md5 is of the bytes stored, not of what was exported
+            while n := src.readinto(buffer):
+                digest.update(view[:n])
+                out.write(view[:n])
                 if progress:
-                    progress(sent)
-            _record_checksums(out.fileno(), sha256, md5)
+                    progress(n)
+            check_uploaded(key, source, md5, digest.hexdigest())  # raising drops the temp file
+            out.flush()
+            _record_checksums(out.fileno(), sha256, digest.hexdigest())
+        return digest.hexdigest()
+
+    @contextlib.contextmanager
+    def set_lock(self, prefix: str) -> Iterator[None]:
+        """A lock file in the set's folder (hidden: listings and serve skip it); the kernel
+        drops it when the process dies."""
+        folder = self.root / check_prefix(prefix)
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / LOCK_FILE).open("w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                message = f"{self.url}/{prefix}: another publish of this set is running"
+                raise MetalImagesError(message) from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def clean_leftovers(self, prefix: str, before: dt.datetime) -> Sequence[str]:
+        base = self.root / check_prefix(prefix) if prefix else self.root
+        removed: list[str] = []
+        if not base.is_dir():
+            return removed
+        for dirpath, _dirnames, filenames in os.walk(base):
+            for name in sorted(filenames):
+                path = Path(dirpath) / name
+                if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    if dt.datetime.fromtimestamp(path.lstat().st_mtime, tz=dt.UTC) < before:
+                        path.unlink()
+                        removed.append(path.relative_to(self.root).as_posix())
+        return removed
 
     def copy(self, source_key: str, dest_key: str) -> None:
         source, target = self.path(source_key), self.path(dest_key)

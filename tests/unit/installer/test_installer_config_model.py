@@ -85,3 +85,25 @@ def test_network_kinds_by_type() -> None:
 def test_networks_without_networktype_get_one() -> None:
     text = MACHINE.replace("    networktype: privateprimaryunshared\n", "")
     assert parse(text).networks[0].networktype == "privateprimaryunshared"
+
+
+def test_phone_home_values_are_demanded_early_only_where_an_lldp_daemon_announces_them(
+    tmp_path: Path,
+) -> None:
+    """os-installer's and metal-networker's inputs have no timestamp; without an LLDP
+    daemon in the image the install.yaml step accepts them, with lldpd it refuses."""
+    from installer_fakes import FakeRunner, write
+
+    from metal_images.installer.context import Context
+    from metal_images.installer.steps import read_install_yaml
+    from metal_images.installer.target import Target
+
+    text = "".join(line + "\n" for line in MACHINE.splitlines() if not line.startswith("timestamp:"))
+    write(tmp_path, "/etc/metal/install.yaml", text, 0o600)
+    ctx = Context(target=Target(tmp_path), runner=FakeRunner(tmp_path, set()), env={}, log=lambda _m: None)
+    read_install_yaml(ctx)
+    assert ctx.config is not None and ctx.config.hostname == "machine"
+    for tool in ("/usr/sbin/lldpd", "/usr/sbin/lldpcli"):
+        write(tmp_path, tool, "#!/bin/sh\n", 0o755)
+    with pytest.raises(InstallError, match=r"^install.yaml: timestamp: missing"):
+        read_install_yaml(ctx)
