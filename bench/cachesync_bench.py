@@ -3,11 +3,14 @@
 Both clients fetch the same file from the same local HTTP server (nginx when installed,
 else an aiohttp server in its own process) on 127.0.0.1 and write it to the same disk.
 Rows:
-  curl               curl -o <file>                          (the target: >= 90 %)
+  curl               curl -o <file>                          (targets: downloader >= 95 %,
+                                                              cache-sync run >= 85 %)
   curl + md5sum      curl -o <file> && md5sum <file>        (what a verified download costs)
-  downloader         cache-sync's verified download alone    (md5 while streaming, fsync, rename;
-                     timed inside the child, without interpreter start-up)
-  downloader -fsync  the same without the fsync              (what durability costs)
+  curl + sha256sum   curl -o <file> && sha256sum <file>
+  downloader         cache-sync's verified download alone    (sha256 while streaming, as the store
+                     has .sha256; fsync, rename; timed inside the child, without start-up)
+  downloader md5     the same for a store with only .md5     (md5 is the slower hash here)
+  downloader -fsync  sha256, without the fsync               (what durability costs)
   cache-sync run     `metal-images cache-sync run --once`    (whole CLI: start-up, plan, download)
 CPU is user + system time of the child (where the CPU is shared, throughput follows it).
 Peak memory is ru_maxrss of the child process (this process stays small, so a forked
@@ -68,17 +71,20 @@ def run_child(argv: Sequence[str], env: dict[str, str] | None = None) -> Sample:
     return Sample(elapsed, int(usage.ru_maxrss), usage.ru_utime + usage.ru_stime)
 
 
-def make_file(path: Path, size: int) -> str:
+def make_file(path: Path, size: int) -> tuple[str, str]:
+    """The image and its .md5 and .sha256 (as publish writes them); returns both sums."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.md5(usedforsecurity=False)
+    md5, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha256()
     block = os.urandom(1 << 20)
     with path.open("wb") as handle:
         for index in range(size >> 20):
             chunk = block[index % 251:] + block[: index % 251]  # not one repeated block
             handle.write(chunk)
-            digest.update(chunk)
-    path.with_name(path.name + ".md5").write_text(f"{digest.hexdigest()}  {path.name}\n")
-    return digest.hexdigest()
+            md5.update(chunk)
+            sha256.update(chunk)
+    path.with_name(path.name + ".md5").write_text(f"{md5.hexdigest()}  {path.name}\n")
+    path.with_name(path.name + ".sha256").write_text(f"{sha256.hexdigest()}  {path.name}\n")
+    return md5.hexdigest(), sha256.hexdigest()
 
 
 @contextmanager
@@ -100,12 +106,12 @@ def http_server(root: Path) -> Iterator[tuple[str, str]]:
         name = "nginx"
     else:
         code = ("import sys; from aiohttp import web; from pathlib import Path;"
-                "from metal_images.cachesync.testing import StoreServer;"
+                "from tests.support.store_servers import StoreServer;"
                 "web.run_app(StoreServer(Path(sys.argv[1])).app(), host='127.0.0.1', port=int(sys.argv[2]),"
                 " print=None)")
         argv = [sys.executable, "-c", code, str(root), str(port)]
         name = "aiohttp"
-    proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL, cwd=HERE.parent)  # -c imports tests/ from here
     try:
         _wait_port(port)
         yield f"http://127.0.0.1:{port}", name
@@ -134,8 +140,8 @@ def _wait_port(port: int) -> None:
     raise SystemExit(f"benchmark server did not start on port {port}")
 
 
-def download_one(url: str, dest: str, md5: str, durable: bool) -> None:
-    """Child mode: one verified download with cache-sync's downloader."""
+def download_one(url: str, dest: str, md5: str, sha256: str | None, durable: bool) -> None:
+    """Child mode: one verified download with cache-sync's downloader (sha256 when given)."""
     from metal_images.cachesync.download import download_verified
     from metal_images.cachesync.store import HttpStore, ObjectRef
 
@@ -144,7 +150,7 @@ def download_one(url: str, dest: str, md5: str, durable: bool) -> None:
     started = time.perf_counter()
     with store.open(ObjectRef(KEY)) as source:
         download_verified(source, final, final.parent / "tmp", md5, inside=final.parent, what=KEY,
-                          durable=durable)
+                          durable=durable, expected_sha256=sha256)
     print(f"transfer-seconds {time.perf_counter() - started:.4f}")
 
 
@@ -155,12 +161,12 @@ def main() -> None:
     parser.add_argument("--small-mib", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workdir", default="/var/tmp")
-    parser.add_argument("--download-one", nargs=4, metavar=("URL", "DEST", "MD5", "FSYNC"),
+    parser.add_argument("--download-one", nargs=5, metavar=("URL", "DEST", "MD5", "SHA256", "FSYNC"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.download_one:
-        url, dest, md5, fsync = args.download_one
-        download_one(url, dest, md5, fsync == "fsync")
+        url, dest, md5, sha256, fsync = args.download_one
+        download_one(url, dest, md5, None if sha256 == "-" else sha256, fsync == "fsync")
         return
     if not shutil.which("curl"):
         raise SystemExit("curl is needed (apt-get install curl)")
@@ -169,9 +175,9 @@ def main() -> None:
         work = Path(work_name)
         work.chmod(0o755)  # nginx workers run as an unprivileged user
         rows: list[tuple[str, int, Sample]] = []
-        md5s = {}
+        sums = {}
         for label, mib in (("big", args.size_mib), ("small", args.small_mib)):
-            md5s[label] = make_file(work / label / "store" / KEY, mib << 20)
+            sums[label] = make_file(work / label / "store" / KEY, mib << 20)
         for label, mib in (("big", args.size_mib), ("small", args.small_mib)):
             store = work / label / "store"
             entities = [{"id": "debian-12.0.20240101", "url": f"http://images.metal-stack.io/{KEY}"}]
@@ -183,13 +189,17 @@ def main() -> None:
                     dest = work / label / "curl.out"
                     rows.append(("curl", mib, run_child(["curl", "-sSf", "-o", str(dest), url])))
                     dest.unlink()
-                    rows.append(("curl + md5sum", mib, run_child(
-                        ["sh", "-c", f"curl -sSf -o {dest} {url} && md5sum {dest} >/dev/null"])))
-                    dest.unlink()
-                    for name, fsync in (("downloader", "fsync"), ("downloader -fsync", "no")):
+                    for tool in ("md5sum", "sha256sum"):
+                        rows.append((f"curl + {tool}", mib, run_child(
+                            ["sh", "-c", f"curl -sSf -o {dest} {url} && {tool} {dest} >/dev/null"])))
+                        dest.unlink()
+                    md5, sha256 = sums[label]
+                    variants = (("downloader", sha256, "fsync"), ("downloader md5", "-", "fsync"),
+                                ("downloader -fsync", sha256, "no"))
+                    for name, sha, fsync in variants:
                         rows.append((name, mib, run_child(
                             [sys.executable, __file__, "--download-one", base, str(work / label / "dl.out"),
-                             md5s[label], fsync])))
+                             md5, sha, fsync])))
                         (work / label / "dl.out").unlink()
                     cache = work / label / "cache"
                     shutil.rmtree(cache, ignore_errors=True)
@@ -199,13 +209,14 @@ def main() -> None:
                          str(work / label / "images.json"), "--cache-root-path", str(cache)])))
                     with (cache / "images" / KEY).open("rb") as handle:  # streamed: keep this process small
                         got = hashlib.file_digest(handle, "md5").hexdigest()
-                    assert got == md5s[label], "cache-sync wrote a wrong file"
+                    assert got == sums[label][0], "cache-sync wrote a wrong file"
                     shutil.rmtree(cache)
         report(rows, server_name, args.size_mib, args.small_mib)
 
 
 def report(rows: list[tuple[str, int, Sample]], server: str, big: int, small: int) -> None:
-    names = ["curl", "curl + md5sum", "downloader", "downloader -fsync", "cache-sync run"]
+    names = ["curl", "curl + md5sum", "curl + sha256sum", "downloader", "downloader md5", "downloader -fsync",
+             "cache-sync run"]
 
     def median_seconds(name: str, mib: int) -> float:
         return statistics.median(s.seconds for n, m, s in rows if n == name and m == mib)

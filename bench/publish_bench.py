@@ -28,7 +28,9 @@ from pathlib import Path
 import boto3
 
 from metal_images.artifact.registry import IMAGE
-from metal_images.store.sample import local_s3, make_artifact_set
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: tests/support is not shipped
+from tests.support.store_sample import local_s3, make_artifact_set
 
 
 def timed(action: Callable[[], object]) -> float:

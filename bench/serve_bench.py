@@ -16,13 +16,15 @@ import shutil
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from metal_images.serve.testing import serve_process, stop
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: tests/support is not shipped
+from tests.support.serve_process import serve_process, stop
 
 KEY = "metal-os/stable/bench/1/img.tar.lz4"
 

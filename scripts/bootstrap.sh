@@ -11,15 +11,23 @@ APT_PACKAGES=(
   # build: AlmaLinux/CentOS root trees with dnf --installroot; the tests build, sign
   # (rpmsign, in rpm) and index (createrepo_c) an RPM repository of their own
   dnf rpm createrepo-c
+  # ...whose test image gets a shell (for rpm scriptlets and build steps) from busybox
+  busybox-static
   # Ubuntu suites: mmdebstrap knows jammy from distro-info-data; gpg reads archive keys
   distro-info-data gnupg
   # export/check: the reference tools our output must satisfy
   lz4 tar coreutils
+  # tests: unpack an image's initrd (Debian and Ubuntu compress it with zstd)
+  zstd xz-utils
   # test: hammer emulation (disk, partitions, file systems), boot, switch
   qemu-system-x86 qemu-utils ovmf gdisk fdisk dosfstools mtools e2fsprogs mdadm kpartx
   frr dnsmasq-base iproute2 openssh-client
+  # test: `nft --check` of the rendered firewall rules, rulesets loaded into test namespaces
+  nftables
   # store/cache-sync benchmarks compare against these
   nginx-light curl
+  # the store page's test renders it in a real (headless) browser
+  chromium
   # python
   python3 python3-venv python3-dev gcc
   # installer tests run /install.sh (a zipapp) with the system python, as an image does

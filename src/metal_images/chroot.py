@@ -8,13 +8,13 @@ into `root`, and unmounts them in reverse order on every exit path, failure incl
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from metal_images import ui
 from metal_images.errors import MetalImagesError
+from metal_images.runner import probe
 
 
 def is_mounted(path: Path) -> bool:
@@ -24,10 +24,9 @@ def is_mounted(path: Path) -> bool:
 
 
 def _umount(target: Path) -> None:
-    result = subprocess.run(["umount", str(target)], capture_output=True, check=False)
-    if result.returncode != 0 and is_mounted(target):
+    if not probe(["umount", str(target)]).ok and is_mounted(target):
         # something still holds it (a daemon a step started): detach it lazily
-        subprocess.run(["umount", "--lazy", "--recursive", str(target)], capture_output=True, check=False)
+        probe(["umount", "--lazy", "--recursive", str(target)])
     if is_mounted(target):
         ui.warn(f"could not unmount {target}")
 
@@ -46,11 +45,9 @@ def mount(
     if options:
         argv += ["-o", options]
     argv += [source, str(target)]
-    result = subprocess.run(argv, capture_output=True, check=False)
-    if result.returncode != 0:
-        raise MetalImagesError(
-            f"mount failed: {' '.join(argv)}: {result.stderr.decode(errors='replace').strip()}"
-        )
+    result = probe(argv)
+    if not result.ok:
+        raise MetalImagesError(f"mount failed: {' '.join(argv)}: {result.stderr.strip()}")
     try:
         yield target
     finally:

@@ -19,7 +19,7 @@ from metal_images.errors import MetalImagesError
 COMMAND_AREAS = {
     "list": "catalog", "schema": "catalog",
     "build": "build", "shell": "build",
-    "export": "export", "check": "export",
+    "export": "export", "check": "export", "diff": "diff",
     "test": "test",
     "publish": "store", "release": "store", "serve": "store", "store": "store",
     "cache-sync": "cachesync",
@@ -45,7 +45,7 @@ class Cli(click.Group):
         try:
             return super().invoke(ctx)
         except MetalImagesError as exc:
-            ui.error(exc.message)
+            ui.error(exc.message, reproduce=getattr(exc, "reproduce", ""))
             if exc.detail:
                 ui.console.print("--- last lines of output ---", style="dim")
                 ui.console.print(exc.detail)
@@ -67,6 +67,7 @@ def main(verbose: bool, quiet: bool) -> None:
       list / schema      the image catalog (images/<family>/image.yaml)
       build / shell      build a root tree; open a shell inside it
       export / check     img.tar.lz4 + checksums + manifests; contract rules
+      diff               what differs between two trees or archives, path by path
       test               install like metal-hammer, boot like kexec, check it
       publish / release  the image store (file:// or s3://); promote stable
       serve / store      serve a store over HTTP; list and diff it

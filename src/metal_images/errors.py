@@ -28,4 +28,11 @@ class ConfigError(MetalImagesError):
 
 
 class CommandError(MetalImagesError):
-    """An external command failed; the message carries a line to reproduce it."""
+    """An external command failed; `reproduce` is a shell line that runs it again."""
+
+    def __init__(self, message: str, *, reproduce: str = "", detail: str = "") -> None:
+        super().__init__(message, detail=detail)
+        self.reproduce = reproduce
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  reproduce with: {self.reproduce}" if self.reproduce else self.message

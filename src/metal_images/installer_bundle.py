@@ -19,14 +19,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from metal_images import __version__
+from metal_images.files import atomic_output
 
 INSTALLER_PACKAGE = Path(__file__).resolve().parent / "installer"
 INTERPRETER = "/usr/bin/python3"
 # zip timestamps cannot predate 1980; every entry gets this one
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+# the oldest Python the installer runs on; older ones (CentOS 7 has 3.6) cannot even parse
+# it, so the entry point, kept parseable by any Python 3, says so in one line first
+OLDEST_PYTHON = (3, 9)
 MAIN = (
     "# the entry point of /install.sh (a zipapp built by metal-images)\n"
     "import sys\n\n"
+    f"if sys.version_info < {OLDEST_PYTHON!r}:\n"
+    "    sys.stderr.write('install.sh: needs Python %d.%d or newer with PyYAML, this image has %d.%d\\n'\n"
+    f"                     % ({OLDEST_PYTHON[0]}, {OLDEST_PYTHON[1]},"
+    " sys.version_info[0], sys.version_info[1]))\n"
+    "    sys.exit(1)\n\n"
     "from installer.main import main\n\n"
     "sys.exit(main())\n"
 )
@@ -86,11 +95,6 @@ def write_install_sh(root: Path) -> Path:
         # written in sorted order first and zipapp only prepends the interpreter line
         plain = Path(tmp) / "installer.zip"
         _write_zip(plain)
-        partial = root / ".install.sh.tmp"
-        try:
-            zipapp.create_archive(plain, partial, interpreter=INTERPRETER)
-            partial.chmod(0o755)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
+        with atomic_output(target, mode=0o755) as handle:
+            zipapp.create_archive(plain, handle, interpreter=INTERPRETER)
     return target

@@ -1,4 +1,4 @@
-"""Progress a person can follow: nested step lines with durations, on stderr.
+"""Progress a person can follow: nested step lines with durations, on stderr; results on stdout.
 
 `with step("bootstrap"):` prints `==> bootstrap`, indents what happens inside and ends
 with `<== bootstrap 12.3s` (or `!!! bootstrap failed after 4.0s`). `--verbose` makes the
@@ -33,17 +33,28 @@ class Settings:
 
 
 settings = Settings()
+# logs and progress: stderr; results (tables, reports): stdout, so `metal-images list | grep x`
+# works. Piped, the result console is wide enough that a table row stays one greppable line.
 console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 _depth = 0
 
 
 def stdout_console(*, soft_wrap: bool = True) -> Console:
     """A console for results on stdout; like `console`, it prints text verbatim."""
-    return Console(highlight=False, soft_wrap=soft_wrap, markup=False)
+    return Console(highlight=False, soft_wrap=soft_wrap, markup=False,
+                   width=None if sys.stdout.isatty() else 200)
+
+
+out = stdout_console()
 
 
 def _indent() -> str:
     return "  " * _depth
+
+
+def result(renderable: object) -> None:
+    """A result (table, report line): stdout, never hidden by --quiet."""
+    out.print(renderable)
 
 
 def labelled(label: str, style: str, message: str = "") -> Text:
@@ -66,9 +77,12 @@ def one_line(message: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message)
 
 
-def error(message: str) -> None:
-    """The one `error:` line of a failed command."""
+def error(message: str, *, reproduce: str = "") -> None:
+    """The one `error:` line of a failed command, and for a command that failed the line
+    that runs it again; control characters escaped in both."""
     console.print(labelled("error:", "red", f" {one_line(message)}"))
+    if reproduce:
+        console.print(f"  reproduce with: {one_line(reproduce)}")
 
 
 def detail(message: str) -> None:

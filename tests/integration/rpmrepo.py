@@ -23,6 +23,10 @@ class Package:
     version: str
     files: dict[str, str]  # absolute path in the image -> content
     requires: tuple[str, ...] = ()
+    provides: tuple[str, ...] = ()
+    copies: dict[str, Path] = field(default_factory=dict)  # path in the image -> host file (mode 0755)
+    links: dict[str, str] = field(default_factory=dict)  # path in the image -> link target
+    post: str = ""  # a %post scriptlet (runs with the image's /bin/sh, chrooted by rpm)
 
 
 def _run(argv: list[str], **kwargs: object) -> None:
@@ -62,19 +66,29 @@ class SigningKey:
 
 
 def _spec(package: Package) -> str:
-    install = "\n".join(
+    install = [
         f"mkdir -p %{{buildroot}}{Path(path).parent}\n"
         f"printf '%s' {_shell_quote(content)} > %{{buildroot}}{path}"
         for path, content in package.files.items()
-    )
+    ]
+    install += [f"install -D -m 0755 {source} %{{buildroot}}{path}"
+                for path, source in package.copies.items()]
+    install += [f"mkdir -p %{{buildroot}}{Path(path).parent}\nln -s {target} %{{buildroot}}{path}"
+                for path, target in package.links.items()]
     requires = "".join(f"Requires: {r}\n" for r in package.requires)
-    files = "\n".join(package.files)
+    requires += "".join(f"Provides: {p}\n" for p in package.provides)
+    files = "\n".join([*package.files, *package.copies, *package.links])
+    post = f"%post\n{package.post}\n" if package.post else ""
+    arch = "x86_64" if package.copies else "noarch"  # a binary makes it an x86_64 package
     return (
         f"Name: {package.name}\nVersion: {package.version}\nRelease: 1\n"
-        "Summary: a metal-images test package\nLicense: MIT\nBuildArch: noarch\n"
+        "Summary: a metal-images test package\nLicense: MIT\n"
+        f"BuildArch: {arch}\n"
+        "AutoReqProv: no\n"
         f"{requires}"
         "%description\nA package of the metal-images dnf backend tests.\n"
-        f"%install\n{install}\n%files\n{files}\n"
+        "%global debug_package %{nil}\n%global __os_install_post %{nil}\n"
+        f"%install\n{chr(10).join(install)}\n%files\n{files}\n{post}"
     )
 
 
@@ -89,7 +103,7 @@ def build_rpms(packages: list[Package], workdir: Path) -> list[Path]:
         spec = topdir / "SPECS" / f"{package.name}.spec"
         spec.write_text(_spec(package))
         _run(["rpmbuild", "--define", f"_topdir {topdir}", "-bb", str(spec)])
-    return sorted((topdir / "RPMS" / "noarch").glob("*.rpm"))
+    return sorted((topdir / "RPMS").glob("*/*.rpm"))
 
 
 def make_repository(folder: Path, rpms: list[Path], key: SigningKey) -> Path:

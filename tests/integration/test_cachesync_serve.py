@@ -9,7 +9,7 @@ import requests
 
 from metal_images.cachesync.metrics import CacheMetrics
 from metal_images.cachesync.server import MISS_BODY, make_app
-from metal_images.cachesync.testing import serve_in_thread
+from tests.support.store_servers import serve_in_thread
 
 
 def test_serve_files_health_metrics_and_307(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from moto.server import ThreadedMotoServer
 from metal_images.cachesync.config import CacheSyncConfig
 from metal_images.cachesync.planner import Action
 from metal_images.cachesync.syncer import Syncer
-from metal_images.cachesync.testing import SEEN_HEADERS, StoreServer, metal_api_app, serve_in_thread
+from tests.support.store_servers import SEEN_HEADERS, StoreServer, metal_api_app, serve_in_thread
 
 
 def free_port() -> int:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from metal_images.artifact import registry
-from metal_images.contract import sample
 from metal_images.contract.report import check_archive
 from metal_images.errors import MetalImagesError
+from tests.support import archive_sample as sample
 
 
 class QuietHandler(SimpleHTTPRequestHandler):

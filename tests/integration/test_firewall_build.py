@@ -74,3 +74,28 @@ def test_downloads_are_installed_or_left_out_whole(rootfs: Path) -> None:
     assert not controller.exists() or os.access(controller, os.X_OK)
     tailscaled = rootfs / "usr/local/bin/tailscaled"
     assert not tailscaled.is_symlink() or tailscaled.resolve().is_file()
+
+
+def test_suricata_update_reads_the_sources(rootfs: Path) -> None:
+    """suricata-update of the tree parses /etc/suricata/update.yaml and resolves its sources
+    to URLs for the installed suricata (offline: it stops at the first source not yet
+    downloaded and names it). Nothing is written to the tree: data goes to the chroot's
+    own tmpfs /tmp."""
+    import subprocess
+
+    from metal_images.chroot import chroot_argv, chroot_mounts
+
+    with chroot_mounts(rootfs):
+        version = subprocess.run(chroot_argv(rootfs, ["suricata", "-V"]), capture_output=True, text=True,
+                                 check=True).stdout
+        found = re.search(r"version (\d+\.\d+)", version)
+        assert found, version
+        result = subprocess.run(chroot_argv(rootfs, [
+            "suricata-update", "--config", "/etc/suricata/update.yaml", "--data-dir", "/tmp/suricata-data",
+            "--offline", "--no-test", "--no-reload"]), capture_output=True, text=True, timeout=300)
+    log = result.stdout + result.stderr
+    before_offline_stop = log.lower().replace("has not yet been downloaded", "").split("can't proceed")[0]
+    assert "error" not in before_offline_stop, log
+    expected = f"https://rules.emergingthreats.net/open/suricata-{found.group(1)}"
+    assert expected in log, log
+    assert "has not yet been downloaded" in log and result.returncode == 1, log

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from metal_images.serve.testing import ServeProcess, serve_process
+from tests.support.serve_process import ServeProcess, serve_process
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -100,7 +100,10 @@ def test_json_and_html_listings(served: ServeProcess) -> None:
     assert query["entries"] == [{**query["entries"][0], "name": "debian/", "type": "directory"}]
     page = requests.get(served.url + "metal-os/stable", timeout=10)  # redirected to the slash
     assert page.history and page.history[0].status_code == 301
-    assert page.headers["Content-Type"].startswith("text/html") and 'href="debian/"' in page.text
+    # a channel's folder is the store page (tests/integration/test_store_page.py); ?index the files
+    assert page.headers["Content-Type"].startswith("text/html") and '<table id="images">' in page.text
+    index = requests.get(served.url + "metal-os/stable/?index", timeout=10)
+    assert index.headers["Content-Type"].startswith("text/html") and 'href="debian/"' in index.text
 
 
 @pytest.mark.parametrize(

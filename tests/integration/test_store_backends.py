@@ -26,7 +26,7 @@ from metal_images.cli import main
 from metal_images.store import open_store
 from metal_images.store.backend import Backend
 from metal_images.store.listing import list_sets
-from metal_images.store.sample import DEFAULT_PACKAGES, local_s3, make_artifact_set
+from tests.support.store_sample import DEFAULT_PACKAGES, local_s3, make_artifact_set
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -109,7 +109,8 @@ def test_release_copies_stable_and_describes_it(store: Store, tmp_path: Path) ->
         )
     )
     assert "| IMAGE | URL | CHECKSUM | PACKAGES |" in result.output
-    assert "| debian/12 | http://images.example/metal-os/20261125/debian/12/img.tar.lz4 |" in result.output
+    assert ("| metal-os/20261125/debian/12 | [img.tar.lz4](http://images.example/metal-os/20261125/debian/12/"
+            "img.tar.lz4) |") in result.output
     for name in (IMAGE, MD5, PACKAGES):
         assert (
             store.backend.read_bytes(f"metal-os/20261125/firewall/3.0-ubuntu/{name}")

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-
-from metal_images.cachesync.testing import StoreServer, serve_in_thread
-from metal_images.store.sample import local_s3
+from tests.support.store_sample import local_s3
+from tests.support.store_servers import StoreServer, serve_in_thread
 
 CLI = str(Path(sys.executable).with_name("metal-images"))
 GOOD_KEY = "metal-os/stable/debian/12/img.tar.lz4"

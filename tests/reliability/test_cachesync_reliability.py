@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from tests.support.store_servers import StoreServer, serve_in_thread
 
 from metal_images.cachesync.metrics import CacheMetrics
 from metal_images.cachesync.server import make_app
-from metal_images.cachesync.testing import StoreServer, serve_in_thread
 from metal_images.runner import run
 
 CLI = str(Path(sys.executable).with_name("metal-images"))

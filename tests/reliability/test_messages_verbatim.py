@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from metal_images import ui
+
 CLI = str(Path(sys.executable).with_name("metal-images"))
 
 
@@ -42,3 +46,20 @@ def test_warnings_and_steps_keep_brackets() -> None:
     text = captured.get()
     assert "warning: key metal-os/[/x]/img and host [fd00::1]" in text
     assert "==> fetch [bold]x[/bold]" in text and "<== fetch [bold]x[/bold]" in text
+
+
+def test_a_failed_commands_reproduce_line_stays_its_own_line(capsys: pytest.CaptureFixture[str]) -> None:
+    ui.error("command failed with exit code 1: chroot", reproduce="chroot /t [/x] \x1b[2J")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["error: command failed with exit code 1: chroot",
+                     "  reproduce with: chroot /t [/x] \\x1b[2J"]
+
+
+def test_an_error_is_one_line_whatever_newlines_the_users_text_holds() -> None:
+    with ui.console.capture() as captured:
+        ui.error("/tmp/images/debian/12\n: expected .../<os>/<version>/ (\x1b[2J)")
+        ui.error("command failed with exit code 1: apt\n  reproduce with: a forged line")
+    assert captured.get().splitlines() == [
+        "error: /tmp/images/debian/12\\n: expected .../<os>/<version>/ (\\x1b[2J)",
+        "error: command failed with exit code 1: apt\\n  reproduce with: a forged line",
+    ]

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.support.store_servers import serve_in_thread
 
 from metal_images.cachesync.metrics import CacheMetrics
 from metal_images.cachesync.server import make_app as cache_app
-from metal_images.cachesync.testing import serve_in_thread
 from metal_images.serve.app import make_app as store_app
 
 DATA = os.urandom(10_000)

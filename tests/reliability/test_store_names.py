@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.support.store_sample import make_artifact_set
 
 from metal_images.errors import ConfigError
 from metal_images.identity import Channel, ImageRef, check_key, check_prefix, parse_api_id
-from metal_images.store.sample import make_artifact_set
 
 CLI = str(Path(sys.executable).with_name("metal-images"))
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from metal_images.cachesync.download import ChecksumMismatch, download_verified, parse_md5, write_text_atomic
+from metal_images.cachesync.download import ChecksumMismatch, download_verified, write_text_atomic
 from metal_images.cachesync.layout import CacheLayout, index_cache, remove_empty_dirs, remove_file
 from metal_images.cachesync.retry import FetchError, RetryPolicy, TransientError, with_retries
 from metal_images.errors import MetalImagesError
+from metal_images.sidecar import read_digest
 
 
 class BrokenSource:
@@ -93,13 +94,13 @@ def test_broken_stream_leaves_nothing(tmp_path: Path) -> None:
     ("d41d8cd98f00b204e9800998ecf8427e *img.tar.lz4", "d41d8cd98f00b204e9800998ecf8427e"),
 ])
 def test_parse_md5(text: str, md5: str) -> None:
-    assert parse_md5(text, what="x") == md5
+    assert read_digest(text, "md5", what="x") == md5
 
 
 @pytest.mark.parametrize("text", ["", "not-a-sum  img", "d41d8cd98f00b204e9800998ecf8427  img"])
 def test_parse_md5_rejects(text: str) -> None:
     with pytest.raises(MetalImagesError, match="not an md5 sum"):
-        parse_md5(text, what="store x.md5")
+        read_digest(text, "md5", what="store x.md5")
 
 
 def test_retries_back_off_exponentially_then_give_up() -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from metal_images.contract import sample
 from metal_images.contract.report import check_archive
-from metal_images.contract.sample import Member, file
+from tests.support import archive_sample as sample
+from tests.support.archive_sample import Member, file
 
 TMPFILES = "etc/tmpfiles.d/frr.conf"
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from metal_images.artifact import registry
-from metal_images.contract import sample
 from metal_images.contract.report import Report, Result, check_archive
 from metal_images.contract.rules import RULES
-from metal_images.contract.sample import Member, directory, file, hardlink, symlink
+from tests.support import archive_sample as sample
+from tests.support.archive_sample import Member, directory, file, hardlink, symlink
 
 
 def failing(report: Report) -> set[str]:
@@ -42,7 +42,7 @@ def test_good_archive_passes_every_rule(tmp_path: Path) -> None:
     report = check_members(tmp_path, sample.sample_members())
     statuses = {r.rule.id: (r.status, r.reason) for r in report.results}
     not_passing = {k: v for k, v in statuses.items()
-                   if v[0] != "pass" and k not in ("sha-sidecars", "firewall-services")}
+                   if v[0] != "pass" and k not in ("sha-sidecars", "firewall-services", "installer-python")}
     assert not_passing == {}
     assert report.ok(strict=False)
     assert len(report.facts.entries) == len(sample.sample_members())
@@ -158,7 +158,7 @@ def test_firewall_needs_nft(tmp_path: Path) -> None:
 def test_good_firewall_passes_every_rule(tmp_path: Path) -> None:
     report = check_members(tmp_path, sample.sample_members(role="firewall"))
     not_passing = {r.rule.id: r.reason for r in report.results
-                   if r.status != "pass" and r.rule.id != "sha-sidecars"}
+                   if r.status != "pass" and r.rule.id not in ("sha-sidecars", "installer-python")}
     assert not_passing == {}
 
 
@@ -242,3 +242,73 @@ def test_directory_entries_may_be_implicit(tmp_path: Path) -> None:
     members.append(directory("etc/metal/networker"))
     report = check_members(tmp_path, members)
     assert failing(report) == set()
+
+
+def _warning(report: Report, rule_id: str) -> str:
+    result = next(r for r in report.results if r.rule.id == rule_id)
+    assert result.status == "warn", (result.status, result.reason)
+    return result.reason
+
+
+def test_no_lldp_daemon_warns(tmp_path: Path) -> None:
+    report = check_members(tmp_path, without(sample.sample_members(), "usr/sbin/lldpcli"))
+    assert "never phones home" in _warning(report, "lldp-daemon")
+    assert report.ok(strict=False)
+
+
+def test_lldpd_not_enabled_warns(tmp_path: Path) -> None:
+    members = without(sample.sample_members(), "etc/systemd/system/multi-user.target.wants/lldpd.service")
+    assert "lldpd.service is not enabled" in _warning(check_members(tmp_path, members), "lldp-daemon")
+
+
+def test_go_lldpd_counts_as_a_daemon(tmp_path: Path) -> None:
+    members = without(without(sample.sample_members(), "usr/sbin/lldpd"), "usr/sbin/lldpcli")
+    members += [directory("usr/local"), directory("usr/local/bin"),
+                file("usr/local/bin/lldpd", b"\x7fELF", 0o755)]
+    result = next(r for r in check_members(tmp_path, members).results if r.rule.id == "lldp-daemon")
+    assert result.status == "pass", result.reason
+
+
+def test_baked_nvme_identity_warns(tmp_path: Path) -> None:
+    members = [*sample.sample_members(), directory("etc/nvme"),
+               file("etc/nvme/hostnqn", b"nqn.2014-08.org.nvmexpress:uuid:0\n")]
+    assert "/etc/nvme/hostnqn baked" in _warning(check_members(tmp_path, members), "no-baked-nvme-identity")
+
+
+def _with_install_sh(os_id: str, python: list[Member]) -> list[Member]:
+    """The sample with /install.sh instead of install-go, and the given python3 files."""
+    members = without(sample.sample_members(os_id), "install-go")
+    return [*members, file("install.sh", b"PK", 0o755), *python]
+
+
+def _python(version: str, lib: str, packages: str) -> list[Member]:
+    site = f"{lib}/python{version}/{packages}" if packages == "site-packages" else f"{lib}/python3/{packages}"
+    return [symlink("usr/bin/python3", f"python{version}"), file(f"usr/bin/python{version}", b"", 0o755),
+            file(f"{lib}/python{version}/os.py", b""), file(f"{site}/yaml/__init__.py", b"")]
+
+
+@pytest.mark.parametrize(("os_id", "python", "problem"), [
+    ("almalinux", _python("3.9", "usr/lib64", "site-packages"), None),
+    ("debian", _python("3.11", "usr/lib", "dist-packages"), None),
+    ("centos", _python("3.6", "usr/lib64", "site-packages"),
+     "/usr/bin/python3 is 3.6; /install.sh needs 3.9"),
+    ("almalinux", _python("3.9", "usr/lib64", "site-packages")[:3], "PyYAML missing"),
+    ("almalinux", [], "/usr/bin/python3 missing"),
+])
+def test_installer_python(tmp_path: Path, os_id: str, python: list[Member], problem: str | None) -> None:
+    report = check_members(tmp_path, _with_install_sh(os_id, python))
+    result = next(r for r in report.results if r.rule.id == "installer-python")
+    if problem is None:
+        assert result.status == "pass", result.reason
+    else:
+        assert result.status == "fail" and result.reason.startswith(problem), result.reason
+
+
+def test_rhel_services_include_chronyd(tmp_path: Path) -> None:
+    members = sample.sample_members("almalinux")
+    result = next(r for r in check_members(tmp_path, members).results if r.rule.id == "services")
+    assert result.status == "warn" and result.reason == "chronyd.service not enabled"
+    members.append(symlink("etc/systemd/system/multi-user.target.wants/chronyd.service",
+                           "/usr/lib/systemd/system/chronyd.service"))
+    result = next(r for r in check_members(tmp_path / "2", members).results if r.rule.id == "services")
+    assert result.status == "pass", result.reason

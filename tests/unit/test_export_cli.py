@@ -12,7 +12,7 @@ import pytest
 
 from metal_images.artifact import registry
 from metal_images.commands.test import resolve_artifact
-from metal_images.contract import sample
+from tests.support import archive_sample as sample
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -15,6 +15,7 @@ import pytest
 from metal_images.artifact import exporter, registry
 from metal_images.artifact.exporter import ImageIdentity, export_tree
 from metal_images.artifact.tartree import TreeScan, scan_tree
+from metal_images.builder.state import BuildState
 from metal_images.contract.report import check_archive
 from metal_images.errors import MetalImagesError
 
@@ -175,9 +176,9 @@ def test_manifests(tree: Path, tmp_path: Path, epoch: int) -> None:
     import json
 
     out = tmp_path / "out"
-    result = export_tree(tree, out, IDENTITY, build_state={
-        "built_at": "2024-01-01T00:00:00+00:00", "parent": None, "stages": {"bootstrap": "abc"},
-        "args": {"FRR_VERSION": "frr-10"}, "tools": {"mmdebstrap": "1.3.5"}})
+    result = export_tree(tree, out, IDENTITY, build_state=BuildState(
+        family="debian", name="debian", version="12", built_at="2024-01-01T00:00:00+00:00", parent=None,
+        stages={"bootstrap": "abc"}, args={"FRR_VERSION": "frr-10"}, tools={"mmdebstrap": "1.3.5"}))
     packages = (out / registry.PACKAGES).read_text()
     assert "ii  bash" in packages and "Desired=Unknown" in packages
     info = json.loads((out / registry.IMAGE_INFO).read_text())
@@ -202,7 +203,8 @@ def test_epoch_defaults_to_the_build_time(
 ) -> None:
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     result = export_tree(tree, tmp_path / "out", IDENTITY,
-                         build_state={"built_at": "2024-01-01T00:00:00+00:00"})
+                         build_state=BuildState("debian", "debian", "12", None, {}, {}, {},
+                                                built_at="2024-01-01T00:00:00+00:00"))
     assert result.source_date_epoch == 1704067200
     assert max(m.mtime for m in read_tar(tmp_path / "out" / registry.IMAGE)) == 1704067200
 

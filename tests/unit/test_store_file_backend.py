@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
 from metal_images.artifact.registry import IMAGE, MD5, PACKAGES
 from metal_images.errors import ConfigError, MetalImagesError
-from metal_images.store.file_backend import FileBackend, file_sha256
+from metal_images.files import file_digest
+from metal_images.store.file_backend import FileBackend
 from metal_images.store.local_set import read_local_set
 from metal_images.store.open import open_store
-from metal_images.store.sample import make_artifact_set
+from tests.support.store_sample import make_artifact_set
 
 
 def test_put_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
@@ -109,11 +111,12 @@ def test_recorded_checksums_are_trusted_only_while_the_file_is_unchanged(tmp_pat
     backend = FileBackend(tmp_path / "store")
     source = tmp_path / "blob"
     source.write_bytes(b"content")
-    backend.put_file("k/blob", source, sha256="ab" * 32, md5="cd" * 16, progress=None)
+    md5 = hashlib.md5(b"content").hexdigest()  # checked while writing; the sha256 is only recorded
+    backend.put_file("k/blob", source, sha256="ab" * 32, md5=md5, progress=None)
     info = backend.stat("k/blob")
-    assert info is not None and (info.sha256, info.md5) == ("ab" * 32, "cd" * 16)
+    assert info is not None and (info.sha256, info.md5) == ("ab" * 32, md5)
     assert backend.sha256("k/blob") == "ab" * 32  # from the record, not from hashing
     (tmp_path / "store/k/blob").write_bytes(b"changed behind our back")
     info = backend.stat("k/blob")
     assert info is not None and info.sha256 is None
-    assert backend.sha256("k/blob") == file_sha256(tmp_path / "store/k/blob")
+    assert backend.sha256("k/blob") == file_digest(tmp_path / "store/k/blob")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from metal_images.store.packages import diff_packages, kernel_of, parse_packages
-from metal_images.store.sample import dpkg_list
+from tests.support.store_sample import dpkg_list
 
 
 def test_dpkg_list_keeps_installed_packages_only() -> None:

@@ -18,10 +18,14 @@ rm -f /etc/nvme/hostnqn /etc/nvme/hostid
 if [ -n "${ICE_FIRMWARE_PACKAGE:-}" ]; then
   dpkg-query -L "$ICE_FIRMWARE_PACKAGE" | while read -r path; do
     case "$path" in
-      */firmware/intel/ice|*/firmware/intel/ice/*) ;;
-      *) if [ -f "$path" ] || [ -L "$path" ]; then rm -f "$path"; fi ;;
+      */firmware/intel/ice/*) ;;
+      # only the package's firmware files and links (its directories are shared, and
+      # /lib itself is a link on merged /usr)
+      /lib/firmware/?*|/usr/lib/firmware/?*)
+        if [ ! -d "$path" ] && { [ -f "$path" ] || [ -L "$path" ]; }; then rm -f "$path"; fi ;;
     esac
   done
+  find /lib/firmware/ -depth -type d -empty -delete
 fi
 if ! ls /lib/firmware/intel/ice/ddp/ice*.pkg* >/dev/null 2>&1; then
   echo "no E810 DDP package in /lib/firmware/intel/ice/ddp (the ice driver would run in safe mode)" >&2

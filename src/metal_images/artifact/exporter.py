@@ -20,21 +20,21 @@ from typing import Any
 
 import lz4
 
-from metal_images import __version__, paths, ui
+from metal_images import __version__, ui
 from metal_images.artifact import registry
-from metal_images.artifact.checksums import sidecar_text
 from metal_images.artifact.imageinfo import image_info, read_in_root
 from metal_images.artifact.lz4frame import BLOCK_SIZE, Digests, ParallelLZ4Writer
 from metal_images.artifact.packages import installed_packages, package_format, packages_listing
 from metal_images.artifact.sbom import sbom_json
 from metal_images.artifact.tartree import TarStats, TreeScan, scan_tree, write_tar
-from metal_images.contract.parsers import os_id, parse_os_release
+from metal_images.builder.state import STATE_FILE, BuildState
 from metal_images.errors import ConfigError, MetalImagesError
 from metal_images.identity import ImageRef
+from metal_images.imagefiles import os_id, parse_os_release
+from metal_images.sidecar import sidecar_text
 
 # the level the benchmark (bench/export_bench.py) shows as fastest at a size close to lz4 -9
 DEFAULT_LEVEL = 4
-BUILD_STATE = "build-state.json"
 
 
 @dataclass(frozen=True)
@@ -71,18 +71,7 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def load_build_state(family: str) -> dict[str, Any] | None:
-    path = paths.image_work_dir(family) / BUILD_STATE
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise MetalImagesError(f"{path}: cannot read the build state: {exc}") from exc
-    return data if isinstance(data, dict) else None
-
-
-def source_date_epoch(build_state: dict[str, Any] | None, scan: TreeScan) -> tuple[int, str]:
+def source_date_epoch(build_state: BuildState | None, scan: TreeScan) -> tuple[int, str]:
     """SOURCE_DATE_EPOCH from the environment, else the build's finish time, else the newest
     mtime of the tree (a no-op clamp, but still the same value for the same tree)."""
     env = os.environ.get("SOURCE_DATE_EPOCH")
@@ -90,12 +79,12 @@ def source_date_epoch(build_state: dict[str, Any] | None, scan: TreeScan) -> tup
         if not env.isdigit():
             raise ConfigError(f"SOURCE_DATE_EPOCH={env!r}: expected seconds since 1970 (digits only)")
         return int(env), "SOURCE_DATE_EPOCH"
-    built_at = (build_state or {}).get("built_at")
+    built_at = build_state.built_at if build_state else ""
     if isinstance(built_at, str) and built_at:
         try:
-            return int(datetime.fromisoformat(built_at).timestamp()), f"{BUILD_STATE} built_at"
+            return int(datetime.fromisoformat(built_at).timestamp()), f"{STATE_FILE} built_at"
         except ValueError as exc:
-            raise MetalImagesError(f"{BUILD_STATE}: built_at {built_at!r} is not an ISO date") from exc
+            raise MetalImagesError(f"{STATE_FILE}: built_at {built_at!r} is not an ISO date") from exc
     return scan.newest_mtime, "newest mtime in the tree"
 
 
@@ -107,9 +96,8 @@ def _json(data: object) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def build_json(identity: ImageIdentity, build_state: dict[str, Any] | None, *, level: int,
+def build_json(identity: ImageIdentity, build_state: BuildState | None, *, level: int,
                epoch: int, origin: str) -> dict[str, Any]:
-    state = build_state or {}
     export_tools = {
         "metal-images": __version__,
         "python": ".".join(map(str, sys.version_info[:3])),
@@ -119,12 +107,12 @@ def build_json(identity: ImageIdentity, build_state: dict[str, Any] | None, *, l
     return {
         "image": identity.as_dict(),
         "built": build_state is not None,
-        "built_at": state.get("built_at"),
-        "parent": state.get("parent"),
-        "stages": state.get("stages", {}),
-        "args": state.get("args", {}),
-        "tools": state.get("tools", {}),
-        "durations": state.get("durations", {}),
+        "built_at": build_state.built_at if build_state else None,
+        "parent": build_state.parent if build_state else None,
+        "stages": build_state.stages if build_state else {},
+        "args": build_state.args if build_state else {},
+        "tools": build_state.tools if build_state else {},
+        "durations": build_state.durations if build_state else {},
         "export": {
             "tools": export_tools,
             "lz4_level": level,
@@ -154,7 +142,7 @@ def export_tree(
     *,
     level: int = DEFAULT_LEVEL,
     threads: int | None = None,
-    build_state: dict[str, Any] | None = None,
+    build_state: BuildState | None = None,
 ) -> ExportResult:
     threads = threads or default_threads()
     target.parent.mkdir(parents=True, exist_ok=True)

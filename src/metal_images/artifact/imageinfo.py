@@ -11,7 +11,7 @@ from typing import Any
 from metal_images import linkwalk
 from metal_images.artifact.packages import Package, package_format
 from metal_images.artifact.tartree import TarStats, TreeScan
-from metal_images.contract.parsers import parse_os_release, parse_passwd
+from metal_images.imagefiles import parse_os_release, parse_passwd
 
 
 def resolve_in_root(root: Path, path: str) -> Path | None:
@@ -41,6 +41,16 @@ def kernel_info(root: Path, os_id: str) -> dict[str, Any]:
         info["kernel"] = f"/boot/vmlinuz-{kver}" if (boot / f"vmlinuz-{kver}").exists() else None
         info["initrd"] = f"/boot/{initrd}" if (boot / initrd).exists() else None
     return info
+
+
+def kernel_with_package(info: dict[str, Any], packages: list[Package]) -> dict[str, Any]:
+    """Add the package that installed the kernel: Debian and Ubuntu name it after the ABI
+    (linux-image-<version>), which is what image.yaml's `kernel:` pins (docs/build.md)."""
+    version = info.get("version")
+    names = (f"linux-image-{version}", f"linux-image-unsigned-{version}", "kernel-core", "kernel")
+    installed = next((p for n in names for p in packages if p.name == n), None) if version else None
+    package = {"package": installed.name, "package_version": installed.version} if installed else {}
+    return {**info, **package}
 
 
 def enabled_services(root: Path) -> dict[str, Any]:
@@ -77,7 +87,7 @@ def image_info(
     return {
         "image": image,
         "os_release": os_release,
-        "kernel": kernel_info(root, os_release.get("ID", "").lower()),
+        "kernel": kernel_with_package(kernel_info(root, os_release.get("ID", "").lower()), packages),
         "packages": {
             "format": package_format(root),
             "count": len(packages),

@@ -28,10 +28,14 @@ class Package:
     source: str = ""
 
 
+# where an image's rpm keeps its database (RHEL 9; newer Fedora-likes)
+RPM_DBPATHS = ("var/lib/rpm", "usr/lib/sysimage/rpm")
+
+
 def package_format(root: Path) -> PackageFormat | None:
     if (root / "var/lib/dpkg/status").is_file():
         return "deb"
-    if (root / "var/lib/rpm").is_dir() or (root / "usr/lib/sysimage/rpm").is_dir():
+    if any((root / path).is_dir() for path in RPM_DBPATHS):
         return "rpm"
     return None
 
@@ -48,7 +52,9 @@ def _dpkg(root: Path, *args: str) -> str:
 
 def _rpm(root: Path, *args: str) -> str:
     _require("rpm", "read the package database of an RPM tree")
-    return capture(["rpm", f"--root={root}", "-qa", *args])
+    # the image's database path, not the host rpm's default (Debian's is ~/.rpmdb)
+    dbpath = next((path for path in RPM_DBPATHS if (root / path).is_dir()), RPM_DBPATHS[0])
+    return capture(["rpm", f"--root={root}", f"--dbpath=/{dbpath}", "-qa", *args])
 
 
 def packages_listing(root: Path) -> str:

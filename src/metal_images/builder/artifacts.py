@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import tarfile
-import tempfile
 from pathlib import Path, PurePosixPath
 
 from metal_images import ui
@@ -21,6 +20,7 @@ from metal_images.builder.download import Unavailable, fetch_verified
 from metal_images.catalog import ImageSpec
 from metal_images.catalog.model import Artifact
 from metal_images.errors import MetalImagesError
+from metal_images.files import atomic_output
 
 
 def install_artifacts(spec: ImageSpec, root: Path) -> list[str]:
@@ -66,18 +66,10 @@ def _copy(artifact: Artifact, local: Path, root: Path, label: str) -> None:
     target = _inside(root, artifact.path, label)
     if target.is_dir() and not target.is_symlink():
         raise MetalImagesError(f"{label}: {artifact.path} is a directory in the image; give the file's path")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "wb") as out, open(local, "rb") as src:
-            shutil.copyfileobj(src, out)
-        os.chmod(tmp, int(artifact.mode, 8))
+    with atomic_output(target, mode=int(artifact.mode, 8)) as out, open(local, "rb") as src:
+        shutil.copyfileobj(src, out)
         if os.geteuid() == 0:
-            os.chown(tmp, 0, 0)  # the image's files belong to root, not the checkout's owner
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            os.fchown(out.fileno(), 0, 0)  # the image's files belong to root, not the checkout's owner
 
 
 def _stripped(name: str, strip: int) -> str | None:

@@ -27,8 +27,9 @@ class BootstrapBackend(Protocol):
         """Fill the empty directory `target` with the base image's root tree."""
         ...
 
-    def install_packages(self, spec: ImageSpec, root: Path, distribution: str, suite: str) -> None:
-        """Install a derived image's `packages:` (and kernel) into `root`, mounted for a chroot."""
+    def install_packages(self, spec: ImageSpec, base: ImageSpec, root: Path) -> None:
+        """Install a derived image's `packages:` (and kernel) into `root`, mounted for a chroot,
+        from the package world of `base` (the root ancestor: distribution, suite, repositories)."""
         ...
 
     def tools(self) -> dict[str, str]:

@@ -12,10 +12,11 @@ import shlex
 from pathlib import Path
 
 from metal_images import paths, runner, ui
-from metal_images.builder.stagekey import StageInputs, file_digest
+from metal_images.builder.stagekey import StageInputs
 from metal_images.builder.tools import tool_version
 from metal_images.catalog import ImageSpec
 from metal_images.chroot import chroot_argv, mount
+from metal_images.files import file_digest
 
 # bump when the way this module turns a spec into a tree changes
 RECIPE = 1
@@ -105,8 +106,8 @@ class MmdebstrapBackend:
     def bootstrap(self, spec: ImageSpec, target: Path) -> None:
         run_bootstrap(spec, target)
 
-    def install_packages(self, spec: ImageSpec, root: Path, distribution: str, suite: str) -> None:
-        apt_install(spec, root, apt_cache_dir(distribution, suite))
+    def install_packages(self, spec: ImageSpec, base: ImageSpec, root: Path) -> None:
+        apt_install(spec, root, apt_cache_dir(base.distribution or "debian", base.suite or ""))
 
     def tools(self) -> dict[str, str]:
         return {"mmdebstrap": tool_version("mmdebstrap")}

@@ -1,7 +1,8 @@
 """Build an image of the catalog: parents first, each stage looked up by its key.
 
 bootstrap (base images only)  ->  customize  ->  build/<family>/rootfs (a symlink to the
-finished customize tree) + build/<family>/build-state.json.
+finished customize tree) + build/<family>/build-state.json. What to build is decided first
+(builder/plan.py, printed by `build --dry-run`); the Builder then carries the plan out.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from pathlib import Path
 
 from metal_images import __version__, paths, ui
 from metal_images.builder.backends import backend_for
-from metal_images.builder.customize import customize_inputs, run_customize
-from metal_images.builder.dockerfile import dockerfile_inputs, run_dockerfile
-from metal_images.builder.stagekey import StageInputs, describe_changes, stage_key
+from metal_images.builder.customize import run_customize
+from metal_images.builder.dockerfile import run_dockerfile
+from metal_images.builder.plan import BOOTSTRAP, DOCKERFILE, PlannedStage, plan_build
 from metal_images.builder.stagestore import Stage, StageStore
 from metal_images.builder.state import BuildState, write_state
 from metal_images.builder.tools import tool_version
@@ -65,73 +66,58 @@ def _publish_rootfs(family: str, stage: Stage) -> Path:
 
 
 class Builder:
+    """Carries out a build plan (builder/plan.py): each missing stage is made, parents first."""
+
     def __init__(self, catalog: Catalog | None = None, *, force: bool = False) -> None:
         self.catalog = catalog or load_catalog()
         self.force = force
         self.rebuilt: list[str] = []
 
-    def _stage(self, store: StageStore, name: str, inputs: StageInputs,
-               make: Callable[[Path], None]) -> Stage:
-        key = stage_key(inputs)
-        cached = None if self.force else store.lookup(name, key)
+    def _make(self, planned: PlannedStage, base: Stage | None) -> Callable[[Path], None]:
+        """What fills the tree of one stage; `base` is the stage it starts from."""
+        spec = planned.spec
+        if planned.name == DOCKERFILE:
+            parent = self.catalog.parent_family(spec)
+            assert parent is not None and base is not None
+            return lambda tree: run_dockerfile(spec, parent, base.tree, tree)
+        if planned.name == BOOTSTRAP:
+            backend = backend_for(self.catalog.distribution(spec.family))
+            return lambda tree: backend.bootstrap(spec, tree)
+        assert base is not None
+        root = self.catalog.base(spec.family)
+        has_kernel = any(s.kernel for s in self.catalog.lineage(spec.family))
+        return lambda tree: run_customize(spec, base.tree, tree, distribution=root.distribution or "debian",
+                                          suite=root.suite or "", has_kernel=has_kernel, base=root)
+
+    def _stage(self, planned: PlannedStage, base: Stage | None) -> Stage:
+        store = StageStore(planned.family)
+        # looked up again under the image's lock: a concurrent build may have made it meanwhile
+        cached = None if self.force else store.lookup(planned.name, planned.key)
         if cached is not None:
-            ui.info(f"{store.family} {name}: cached ({key[:12]})")
+            ui.info(f"{planned.family} {planned.name}: cached ({planned.key[:12]})")
             return cached
-        why = describe_changes(store.previous_inputs(name), inputs)
-        with ui.step(f"{store.family} {name} ({why})"), store.building(name, key, inputs) as tree:
+        make = self._make(planned, base)
+        with ui.step(f"{planned.family} {planned.name} ({planned.why})"), \
+                store.building(planned.name, planned.key, planned.inputs) as tree:
             make(tree)
-        self.rebuilt.append(f"{store.family}/{name}")
-        found = store.lookup(name, key)
+        self.rebuilt.append(f"{planned.family}/{planned.name}")
+        found = store.lookup(planned.name, planned.key)
         assert found is not None
         return found
 
-    def _build_one(self, spec: ImageSpec, parent_tree: Stage | None) -> dict[str, str]:
-        store = StageStore(spec.family)
-        base = self.catalog.base(spec.family)
-        distribution = base.distribution or "debian"
-        suite = base.suite or ""
-        has_kernel = any(s.kernel for s in self.catalog.lineage(spec.family))
-        stages: dict[str, str] = {}
-        if spec.dockerfile:
-            assert parent_tree is not None  # the lineage has the Dockerfile's FROM image
-            parent = self.catalog.parent_family(spec)
-            assert parent is not None
-            source = parent_tree
-            built = self._stage(store, "dockerfile", dockerfile_inputs(spec, source.key),
-                                lambda tree: run_dockerfile(spec, parent, source.tree, tree))
-            stages["dockerfile"] = built.key
-            base_tree = built
-        elif parent_tree is None:
-            backend = backend_for(distribution)
-            bootstrap = self._stage(store, "bootstrap", backend.inputs(spec),
-                                    lambda tree: backend.bootstrap(spec, tree))
-            stages["bootstrap"] = bootstrap.key
-            base_tree = bootstrap
-        else:
-            base_tree = parent_tree
-        inputs = customize_inputs(spec, base_tree.key, distribution, suite)
-        customize = self._stage(
-            store, "customize", inputs,
-            lambda tree: run_customize(spec, base_tree.tree, tree, distribution=distribution,
-                                       suite=suite, has_kernel=has_kernel),
-        )
-        stages["customize"] = customize.key
-        self._final[spec.family] = customize
-        return stages
-
     def build(self, family: str) -> BuildResult:
         started = time.monotonic()
-        self._final: dict[str, Stage] = {}
-        lineage = self.catalog.lineage(family)
-        stages: dict[str, str] = {}
+        plan = plan_build(self.catalog, family, force=self.force)
         with ui.step(f"build {family}"):
-            parent: Stage | None = None
-            for spec in lineage:
+            final: Stage | None = None
+            for spec in self.catalog.lineage(family):
+                own = [s for s in plan.stages if s.family == spec.family]
                 with _locked(spec.family):
-                    stages = self._build_one(spec, parent)
-                    parent = self._final[spec.family]
-                    self._record(spec, stages, parent)
-        assert parent is not None
+                    for planned in own:
+                        final = self._stage(planned, final)
+                    assert final is not None
+                    self._record(spec, {s.name: s.key for s in own}, final)
+            stages = {s.name: s.key for s in plan.stages if s.family == family}
         return BuildResult(family, paths.rootfs_dir(family), stages, list(self.rebuilt),
                            time.monotonic() - started)
 

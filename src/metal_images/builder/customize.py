@@ -9,6 +9,7 @@ dir is deleted.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -19,11 +20,12 @@ from metal_images.builder.cleanup import cleanup, cleanup_inputs, remove_globs
 from metal_images.builder.initramfs import rebuild_initramfs
 from metal_images.builder.overlay import overlay
 from metal_images.builder.reaper import reaped
-from metal_images.builder.stagekey import StageInputs, file_digest, tree_digest
+from metal_images.builder.stagekey import StageInputs, tree_digest
 from metal_images.builder.stagestore import mounts_below
 from metal_images.catalog import ImageSpec
 from metal_images.chroot import chroot_argv, chroot_mounts, policy_rc_d
 from metal_images.errors import MetalImagesError
+from metal_images.files import file_digest
 
 # bump when the way this module turns a spec into a tree changes
 RECIPE = 1
@@ -34,7 +36,9 @@ HOST_RESOLV_CONF = Path("/etc/resolv.conf")
 def _code_digest() -> dict[str, str]:
     """The builder code that shapes the tree is an input too: a fix to it rebuilds."""
     here = Path(__file__).resolve().parent
-    names = ["customize.py", "overlay.py", "cleanup.py", "rootpath.py", "artifacts.py", "initramfs.py"]
+    names = ["customize.py", "overlay.py", "cleanup.py", "rootpath.py", "artifacts.py", "initramfs.py",
+             # the backends install a derived image's packages here
+             "backends.py", "bootstrap.py", "dnf.py", "repositories.py"]
     return {name: file_digest(here / name) for name in names if (here / name).is_file()}
 
 
@@ -44,6 +48,8 @@ def _installer_digest() -> dict[str, str]:
     for path in installer_bundle.installer_source_files():
         name = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
         digest[name] = file_digest(path)
+    # the zipapp's entry point is code too (its Python version guard)
+    digest["__main__.py"] = hashlib.sha256(installer_bundle.MAIN.encode()).hexdigest()
     return digest
 
 
@@ -118,7 +124,8 @@ def _check_one_kernel(spec: ImageSpec, root: Path) -> None:
 
 
 def run_customize(spec: ImageSpec, base_tree: Path, target: Path, *, distribution: str, suite: str,
-                  has_kernel: bool) -> None:
+                  has_kernel: bool, base: ImageSpec | None = None) -> None:
+    """`base` is the root ancestor (its package world installs a derived image's packages)."""
     busy = mounts_below(base_tree)
     if busy:
         raise MetalImagesError(f"{base_tree} has mounts inside ({busy[0]}); is a `shell` open on it?")
@@ -139,7 +146,7 @@ def run_customize(spec: ImageSpec, base_tree: Path, target: Path, *, distributio
         ui.warn(f"{spec.family}: artifact {name} left out")
     with chroot_mounts(target), policy_rc_d(target), reaped(target):
         if spec.from_:
-            backend_for(distribution).install_packages(spec, target, distribution, suite)
+            backend_for(distribution).install_packages(spec, base or spec, target)
         _run_steps(spec, target)
         _services(spec, target)
         # last in the chroot: the overlay, packages and steps all shape what the initrd reads

@@ -5,6 +5,9 @@ only repositories are the image's (builder/repositories.py) and gpgcheck is on f
 one that does not turn it off. The host's rpm keeps its database where the image's rpm
 looks (/var/lib/rpm), not where Debian's rpm keeps its own (~/.rpmdb).
 
+A derived image (`from:` an RPM image) installs its packages the same way into its
+customize tree, from the base image's repositories.
+
 Downloaded .rpms live in a package cache shared by all builds
 (`~/.cache/metal-images/dnf/<distribution>-<releasever>`), bind-mounted on the tree's
 /var/cache/dnf while dnf runs, so the tree keeps none of them and a rebuild downloads
@@ -14,17 +17,18 @@ only the repository metadata again.
 from __future__ import annotations
 
 import re
-import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 from metal_images import paths, runner, ui
 from metal_images.builder.bootstrap import package_list
 from metal_images.builder.repositories import ResolvedRepository, resolve, write_repo_file
-from metal_images.builder.stagekey import StageInputs, file_digest
+from metal_images.builder.stagekey import StageInputs
 from metal_images.builder.tools import tool_version
 from metal_images.catalog import ImageSpec
 from metal_images.chroot import chroot_mounts, mount
 from metal_images.errors import CommandError, MetalImagesError
+from metal_images.files import file_digest
 
 # bump when the way this module turns a spec into a tree changes
 RECIPE = 1
@@ -45,7 +49,6 @@ def dnf_conf(reposdir: Path) -> str:
     return "\n".join([
         "[main]",
         "gpgcheck=1",
-        "installonly_limit=1",  # one kernel in /boot
         "install_weak_deps=0",
         "keepcache=1",
         f"cachedir={DNF_CACHE}",
@@ -55,15 +58,15 @@ def dnf_conf(reposdir: Path) -> str:
     ])
 
 
-def dnf_argv(spec: ImageSpec, target: Path, config: Path) -> list[str]:
-    assert spec.releasever is not None
+def dnf_argv(base: ImageSpec, root: Path, config: Path, packages: list[str]) -> list[str]:
+    assert base.releasever is not None
     return [
         "dnf", "-y",
         f"--config={config}",
-        f"--installroot={target}",
-        f"--releasever={spec.releasever}",
+        f"--installroot={root}",
+        f"--releasever={base.releasever}",
         "--forcearch=x86_64",
-        "install", *package_list(spec),
+        "install", *packages,
     ]
 
 
@@ -97,6 +100,8 @@ def dnf_inputs(spec: ImageSpec) -> StageInputs:
 
 FAILED_REPO = re.compile(r"Failed to download metadata for repo '([^']+)'(?::\s*(.*))?")
 NO_MATCH = re.compile(r"No match for argument: (\S+)")
+KEY_FETCH = re.compile(r"retrieving repo key for (\S+) .*from (\S+)")
+FETCH_ERROR = re.compile(r"(Status code: \d+|Curl error \(\d+\): .*?) for ")
 SIGNATURE_LINES = (
     re.compile(r"Public key for \S+ is not installed"),
     re.compile(r"Package \S+ is not signed"),
@@ -105,8 +110,9 @@ SIGNATURE_LINES = (
 )
 
 
-def explain_failure(family: str, output: str, repositories: list[ResolvedRepository]) -> str | None:
-    """One line for the failures a user can fix: a mirror that is down, a bad key, a package name."""
+def explain_failure(where: str, output: str, repositories: list[ResolvedRepository]) -> str | None:
+    """One line (prefixed by `where`, e.g. `almalinux bootstrap`) for the failures a user can
+    fix: a mirror that is down, a key that cannot be fetched or does not match, a package name."""
     urls = {r.id: r.baseurl or r.mirrorlist or "" for r in repositories}
     lines = output.splitlines()
     for line in lines:
@@ -114,39 +120,56 @@ def explain_failure(family: str, output: str, repositories: list[ResolvedReposit
         if match:
             repo = match.group(1)
             reason = (match.group(2) or "").strip().rstrip(".")
-            return f"{family} bootstrap: repository '{repo}' ({urls.get(repo, '?')}) is unreachable: {reason}"
+            return f"{where}: repository '{repo}' ({urls.get(repo, '?')}) is unreachable: {reason}"
+    for index, line in enumerate(lines):
+        key = KEY_FETCH.search(line)
+        if key is None:
+            continue
+        failed = next((m for later in lines[index + 1:] for m in [FETCH_ERROR.search(later)] if m), None)
+        if failed:
+            return (f"{where}: repository '{key.group(1)}': its gpgkey {key.group(2)} "
+                    f"cannot be fetched: {failed.group(1)}")
     if any("GPG check FAILED" in line for line in lines):
         detail = next((line.strip() for line in lines for pattern in SIGNATURE_LINES if pattern.search(line)),
                       "a package's signature does not match the repository's gpgkey")
-        return f"{family} bootstrap: package signature check failed: {detail}"
+        return f"{where}: package signature check failed: {detail}"
     missing = [m.group(1) for line in lines for m in [NO_MATCH.search(line)] if m]
     if missing:
-        return f"{family} bootstrap: no repository has package(s): {', '.join(missing)}"
+        return f"{where}: no repository has package(s): {', '.join(missing)}"
     return None
 
 
-def run_dnf_bootstrap(spec: ImageSpec, target: Path) -> None:
-    repositories = resolve(spec)  # a missing mirror fails before anything is written
-    cache = dnf_cache_dir(spec)
-    (target / "etc").mkdir(parents=True, exist_ok=True)
-    (target / "etc/machine-id").write_text(BUILD_MACHINE_ID)
-    with tempfile.TemporaryDirectory(prefix="metal-images-dnf-") as host_dir:
-        host = Path(host_dir)
-        write_repo_file(host / "repos.d" / "image.repo", repositories)
-        (host / "dnf.conf").write_text(dnf_conf(host / "repos.d"))
-        (host / ".rpmmacros").write_text(RPM_MACROS)  # read from $HOME by the host's rpm
-        argv = dnf_argv(spec, target, host / "dnf.conf")
-        with chroot_mounts(target), mount(str(cache), target / DNF_CACHE.lstrip("/"), bind=True):
-            result = runner.run(argv, env={"HOME": host_dir, "LC_ALL": "C.UTF-8"}, check=False)
+def dnf_install(spec: ImageSpec, base: ImageSpec, root: Path, packages: list[str], *, stage: str) -> None:
+    """The host's dnf installs `packages` into `root` from `base`'s repositories; `spec` is the
+    image being built (its work dir keeps dnf's host config). In the bootstrap stage /proc,
+    /sys and /dev are mounted here for the scriptlets (customize has them mounted already)."""
+    repositories = resolve(base)  # a missing mirror fails before anything is written
+    cache = dnf_cache_dir(base)
+    machine_id = root / "etc/machine-id"
+    machine_id.parent.mkdir(parents=True, exist_ok=True)
+    if not machine_id.is_file() or not machine_id.read_text().strip():
+        machine_id.unlink(missing_ok=True)
+        machine_id.write_text(BUILD_MACHINE_ID)
+    # the host side of dnf's configuration, kept (rewritten each run) so that the line
+    # a failure prints reproduces it
+    host = paths.image_work_dir(spec.family) / "dnf-host"
+    write_repo_file(host / "repos.d" / "image.repo", repositories)
+    (host / "dnf.conf").write_text(dnf_conf(host / "repos.d"))
+    (host / ".rpmmacros").write_text(RPM_MACROS)  # read from $HOME by the host's rpm
+    argv = dnf_argv(base, root, host / "dnf.conf", packages)
+    env = {"HOME": str(host), "LC_ALL": "C.UTF-8"}
+    with ExitStack() as mounts:
+        if stage == "bootstrap":
+            mounts.enter_context(chroot_mounts(root))
+        mounts.enter_context(mount(str(cache), root / DNF_CACHE.lstrip("/"), bind=True))
+        result = runner.run(argv, env=env, check=False)
     if result.returncode != 0:
-        line = explain_failure(spec.family, result.output, repositories)
+        line = explain_failure(f"{spec.family} {stage}", result.output, repositories)
         if line:
             raise MetalImagesError(line, detail="\n".join(result.output.splitlines()[-15:]))
-        raise CommandError(
-            f"command failed with exit code {result.returncode}: dnf\n"
-            f"  reproduce with: {runner.reproduce_line(argv, None, None)}",
-            detail="\n".join(result.output.splitlines()[-25:]),
-        )
+        raise CommandError(f"command failed with exit code {result.returncode}: dnf",
+                           reproduce=runner.reproduce_line(argv, None, env),
+                           detail="\n".join(result.output.splitlines()[-25:]))
 
 
 class DnfBackend:
@@ -159,14 +182,13 @@ class DnfBackend:
 
     def bootstrap(self, spec: ImageSpec, target: Path) -> None:
         with ui.step(f"dnf: {len(package_list(spec))} packages from {len(spec.repositories)} repositories"):
-            run_dnf_bootstrap(spec, target)
+            dnf_install(spec, spec, target, package_list(spec), stage="bootstrap")
 
-    def install_packages(self, spec: ImageSpec, root: Path, distribution: str, suite: str) -> None:
-        if spec.packages or spec.kernel:
-            raise MetalImagesError(
-                f"{spec.folder / 'image.yaml'}: packages: a derived {distribution} image cannot add "
-                "packages yet; list them in the base image"
-            )
+    def install_packages(self, spec: ImageSpec, base: ImageSpec, root: Path) -> None:
+        packages = package_list(spec)
+        if packages:
+            with ui.step(f"dnf: {len(packages)} packages from {base.family}'s repositories"):
+                dnf_install(spec, base, root, packages, stage="customize")
 
     def tools(self) -> dict[str, str]:
         return {"dnf": tool_version("dnf"), "rpm": tool_version("rpm")}

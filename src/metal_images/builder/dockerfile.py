@@ -13,10 +13,11 @@ import shutil
 from pathlib import Path
 
 from metal_images import runner, ui
-from metal_images.builder.stagekey import StageInputs, file_digest, tree_digest
+from metal_images.builder.stagekey import StageInputs, tree_digest
 from metal_images.catalog import ImageSpec
 from metal_images.catalog.loader import DOCKER_IMAGE_PREFIX
 from metal_images.errors import MetalImagesError
+from metal_images.files import file_digest
 
 RECIPE = 1
 IMAGE_PREFIX = DOCKER_IMAGE_PREFIX

@@ -8,9 +8,7 @@ new download, never a bad image.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import IO
 
@@ -18,6 +16,7 @@ import requests
 
 from metal_images import paths, ui
 from metal_images.errors import ConfigError, MetalImagesError
+from metal_images.files import atomic_output, file_digest
 
 CHUNK = 1 << 20
 # (connect, read) seconds: an unreachable host fails fast, a slow one may take its time
@@ -34,19 +33,11 @@ def artifact_cache() -> Path:
     return folder
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _cached(expected: str, label: str) -> Path | None:
     path = artifact_cache() / expected
     if not path.is_file():
         return None
-    if file_sha256(path) == expected:
+    if file_digest(path) == expected:
         ui.detail(f"{label}: cached {path}")
         return path
     ui.warn(f"{label}: cached copy {path} is damaged; fetching it again")
@@ -98,22 +89,10 @@ def fetch_verified(url: str, expected: str, label: str) -> Path:
     cached = _cached(expected, label)
     if cached is not None:
         return cached
-    folder = artifact_cache()
+    target = artifact_cache() / expected
     ui.info(f"{label}: downloading {url}")
-    with tempfile.NamedTemporaryFile(dir=folder, prefix=".part-", delete=False) as handle:
-        part = Path(handle.name)
-        try:
-            actual = _stream_to(url, handle)
-        except BaseException:
-            handle.close()
-            part.unlink(missing_ok=True)
-            raise
-    if actual != expected:
-        part.unlink(missing_ok=True)
-        raise MetalImagesError(
-            f"{label}: sha256 mismatch for {url}: expected {expected}, got {actual}"
-        )
-    target = folder / expected
-    os.chmod(part, 0o644)
-    os.replace(part, target)
+    with atomic_output(target, suffix=".part") as handle:  # kept only if the sha256 matches
+        actual = _stream_to(url, handle)
+        if actual != expected:
+            raise MetalImagesError(f"{label}: sha256 mismatch for {url}: expected {expected}, got {actual}")
     return target

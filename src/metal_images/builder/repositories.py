@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from metal_images.catalog import ImageSpec
-from metal_images.catalog.model import Repository
+from metal_images.catalog.loader import _display as display_path
 from metal_images.errors import ConfigError
 
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 # what a filled-in URL may look like: a scheme dnf fetches from, no whitespace, quotes or controls
-RESOLVED_URL = re.compile(r"^(https?://[^/\s]+|file://)/[^\s\"'\\`\x00-\x1f\x7f]*$")
+_URL_CHAR = r"[^\s\"'\\`\x00-\x1f\x7f]"
+RESOLVED_URL = re.compile(rf"^(https?://(?:(?!/){_URL_CHAR})+|file://)/{_URL_CHAR}*$")
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def mirror_setting(spec: ImageSpec, name: str) -> tuple[str, str]:
 
 
 def _spec_file(spec: ImageSpec) -> str:
-    return str(spec.folder / "image.yaml")
+    return display_path(spec.folder / "image.yaml")
 
 
 def mirror_value(spec: ImageSpec, name: str, env: Mapping[str, str], where: str) -> str:
@@ -99,15 +100,6 @@ def resolve(spec: ImageSpec, env: Mapping[str, str] | None = None) -> list[Resol
             ResolvedRepository(repo.id, repo.name or repo.id, baseurl, mirrorlist, keys, repo.gpgcheck)
         )
     return resolved
-
-
-def needed_mirrors(repositories: list[Repository]) -> list[str]:
-    """The placeholder names the repositories use, in first-use order."""
-    names: list[str] = []
-    for repo in repositories:
-        for text in [repo.baseurl or "", repo.mirrorlist or "", *repo.gpgkey]:
-            names += [n for n in PLACEHOLDER.findall(text) if n not in names]
-    return names
 
 
 def repo_file(repositories: list[ResolvedRepository]) -> str:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import shutil
 import signal
-import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
 
-from metal_images import paths, ui
+from metal_images import paths, runner, ui
 from metal_images.builder.reaper import reaped
 from metal_images.chroot import chroot_argv, chroot_mounts, policy_rc_d
 from metal_images.errors import MetalImagesError
@@ -49,11 +48,10 @@ def shell(family: str, command: list[str], *, network: bool = False) -> int:
     with chroot_mounts(tree), policy_rc_d(tree), reaped(tree), ExitStack() as stack:
         if network:
             stack.enter_context(_host_resolv_conf(tree))
-        # interactive: the terminal is handed to the chroot, so no runner here. Ctrl-C
+        # interactive: the terminal is handed to the chroot. Ctrl-C
         # belongs to the shell inside; a Python handler (unlike SIG_IGN) is reset by exec.
         previous = signal.signal(signal.SIGINT, _leave_to_child)
         try:
-            proc = subprocess.run(chroot_argv(Path(tree), argv, env), check=False)
+            return runner.interactive(chroot_argv(Path(tree), argv, env))
         finally:
             signal.signal(signal.SIGINT, previous)
-    return proc.returncode

@@ -14,6 +14,9 @@ import stat
 from pathlib import Path
 from typing import Any
 
+# the builder's modules hash their input files through stagekey: one digest for all of them
+from metal_images.files import file_digest as file_digest
+
 StageInputs = dict[str, Any]
 
 
@@ -23,14 +26,6 @@ def canonical_json(data: StageInputs) -> str:
 
 def stage_key(inputs: StageInputs) -> str:
     return hashlib.sha256(canonical_json(inputs).encode()).hexdigest()
-
-
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def tree_digest(folder: Path) -> dict[str, str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ def unmount_below(path: Path) -> None:
     """Detach whatever a killed tool (mmdebstrap, a step) left mounted below `path`."""
     for target in sorted(mounts_below(path), key=len, reverse=True):
         ui.warn(f"unmounting leftover {target}")
-        subprocess.run(["umount", "--lazy", target], capture_output=True, check=False)
+        runner.probe(["umount", "--lazy", target])
 
 
 def remove_tree(path: Path) -> None:
@@ -133,8 +132,4 @@ class StageStore:
         trash = self.root / f".trash-{folder.name}-{os.getpid()}"
         folder.rename(trash)
         for leftover in self.root.glob(".trash-*"):
-            subprocess.Popen(
-                ["rm", "-rf", "--one-file-system", str(leftover)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            runner.detach(["rm", "-rf", "--one-file-system", str(leftover)])

@@ -1,18 +1,18 @@
 """build/<family>/build-state.json: what the last successful build of an image was.
 
-Export reads it to write build.json; `shell` and `list` use it to find the built tree.
+The one model of it: the builder writes it, export reads it (build.json, the default
+SOURCE_DATE_EPOCH), the tests read it to see which stages a build reused.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from metal_images import paths
 from metal_images.errors import MetalImagesError
+from metal_images.files import atomic_write
 
 STATE_FILE = "build-state.json"
 
@@ -36,20 +36,27 @@ def state_path(family: str) -> Path:
 
 
 def write_state(state: BuildState) -> Path:
-    target = state_path(state.family)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".build-state-")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(asdict(state), handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, target)
-    return target
+    return atomic_write(state_path(state.family), json.dumps(asdict(state), indent=2, sort_keys=True) + "\n")
+
+
+def load_state(family: str) -> BuildState | None:
+    """The state of the last build of `family`, None if it was never built here."""
+    path = state_path(family)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        known = {f.name for f in fields(BuildState)}
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")
+        return BuildState(**{k: v for k, v in data.items() if k in known})
+    except (OSError, ValueError, TypeError) as exc:
+        raise MetalImagesError(f"{path}: cannot read the build state: {exc}") from exc
 
 
 def read_state(family: str) -> BuildState:
-    path = state_path(family)
-    if not path.is_file():
+    state = load_state(family)
+    if state is None:
+        path = state_path(family)
         raise MetalImagesError(f"{family} is not built yet (no {path}); run `metal-images build {family}`")
-    data = json.loads(path.read_text())
-    return BuildState(**data)
+    return state

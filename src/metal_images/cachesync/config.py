@@ -10,6 +10,7 @@ from croniter import croniter
 from metal_images.cachesync.planner import SelectionRules
 from metal_images.cachesync.retry import RetryPolicy
 from metal_images.errors import ConfigError
+from metal_images.speed import SpeedRule
 
 ENV_PREFIX = "METAL_IMAGE_CACHE_SYNC_"
 DEFAULT_CACHE_ROOT = Path("/var/lib/metal-image-cache-sync")
@@ -63,6 +64,7 @@ class CacheSyncConfig:
     retries: int = 4
     retry_delay: float = 1.0
     timeout: float = 30.0
+    min_speed: int = 64 << 10  # bytes/s averaged over --timeout seconds; 0: no minimum
 
     @property
     def rules(self) -> SelectionRules:
@@ -73,6 +75,11 @@ class CacheSyncConfig:
             max_per_name=self.max_images_per_name,
             max_cache_size=self.max_cache_size,
         )
+
+    @property
+    def speed_rule(self) -> SpeedRule | None:
+        """Downloads slower than --min-speed over a --timeout window are cut off and retried."""
+        return SpeedRule(min_rate=self.min_speed, window=self.timeout) if self.min_speed else None
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -99,6 +106,8 @@ class CacheSyncConfig:
             raise ConfigError(f"--retries must be at least 1, got {self.retries}")
         if self.timeout <= 0 or self.retry_delay < 0:
             raise ConfigError("--timeout must be > 0 and --retry-delay >= 0")
+        if self.min_speed < 0:
+            raise ConfigError("--min-speed must not be negative")
         for flag, value in (("image-cache-bind-address", self.image_cache_bind_address),
                             ("kernel-cache-bind-address", self.kernel_cache_bind_address),
                             ("boot-image-cache-bind-address", self.boot_image_cache_bind_address)):

@@ -1,18 +1,20 @@
-"""A verified download: stream to a temp file, md5 while streaming, rename into place.
+"""A verified download: stream to a temp file, hash while streaming, rename into place.
 
 The socket is read into a few fixed, page-aligned buffers; one thread hashes and another
 writes each buffer (direct I/O, see filewriter) while the next one is being received
 (hashlib, socket reads and file writes release the GIL). A download costs about
-max(network, md5, disk) and memory stays constant whatever the size. Nothing appears at the
-final path until the checksum matched and the file was fsynced.
+max(network, hash, disk) and memory stays constant whatever the size. Nothing appears at
+the final path until the checksum matched and the file was fsynced.
+
+The strongest checksum the store offers is the one verified: sha256 where the store has
+the `.sha256`, else md5. On CPUs with SHA extensions sha256 is also the faster one (1.7 GB/s
+against md5's 0.7 GB/s on one core here), and the hash is a download's ceiling.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from metal_images.cachesync.pipeline import BufferPipeline
 from metal_images.cachesync.retry import TransientError
 from metal_images.cachesync.store import Source
 from metal_images.errors import MetalImagesError
+from metal_images.files import atomic_output
+from metal_images.speed import SpeedGuard, SpeedRule, TooSlow
 
 BUFFER_SIZE = 4 << 20
 BUFFERS = 4
@@ -48,38 +52,37 @@ def check_inside(path: Path, root: Path) -> Path:
 
 
 class ChecksumMismatch(TransientError):
-    """The bytes received do not match the store's .md5 (a corrupted transfer or object)."""
+    """The bytes received do not match the store's checksum (a corrupted transfer or object)."""
 
 
-def parse_md5(text: str, *, what: str) -> str:
-    """The first token of an md5sum line (`<hex>  <name>` or just `<hex>`), checked to be md5."""
-    token = text.strip().split(" ", 1)[0].strip().lower() if text.strip() else ""
-    if len(token) != 32 or any(c not in "0123456789abcdef" for c in token):
-        raise MetalImagesError(f"{what}: not an md5 sum: {text.strip()[:80]!r}")
-    return token
+class IncompleteDownload(TransientError):
+    """Fewer (or more) bytes arrived than the store announced: a cut-off transfer."""
 
 
-def _fill(source: Source, buffer: memoryview) -> int:
-    """Read until the buffer is full or the stream ends."""
+def _fill(source: Source, buffer: memoryview, guard: SpeedGuard | None) -> int:
+    """Read until the buffer is full or the stream ends (the guard sees every chunk)."""
     filled = 0
     while filled < len(buffer):
         n = source.readinto(buffer[filled:])
         if not n:
             break
+        if guard is not None:
+            guard.count(n)
         filled += n
     return filled
 
 
-def stream_to_file(source: Source, fd: int, on_bytes: Callable[[int], None] | None = None) -> tuple[int, str]:
-    """Copy `source` to `fd`, hashing and writing in helper threads; returns (bytes, md5 hex)."""
-    digest = hashlib.md5(usedforsecurity=False)
+def stream_to_file(source: Source, fd: int, on_bytes: Callable[[int], None] | None = None,
+                   guard: SpeedGuard | None = None, algorithm: str = "md5") -> tuple[int, str]:
+    """Copy `source` to `fd`, hashing and writing in helper threads; returns (bytes, hex digest)."""
+    digest = hashlib.new(algorithm, usedforsecurity=False)
     writer = FileWriter(fd)
     buffers = [aligned_buffer(BUFFER_SIZE) for _ in range(BUFFERS)]
     total = 0
-    with BufferPipeline(buffers, [("md5", digest.update), ("write", writer.write)]) as pipe:
+    with BufferPipeline(buffers, [(algorithm, digest.update), ("write", writer.write)]) as pipe:
         while True:
             index = pipe.acquire()
-            length = _fill(source, buffers[index])
+            length = _fill(source, buffers[index], guard)
             if not length:
                 break
             pipe.submit(index, length)
@@ -99,69 +102,55 @@ def download_verified(
     what: str,
     on_bytes: Callable[[int], None] | None = None,
     durable: bool = True,
+    expected_size: int | None = None,
+    speed: SpeedRule | None = None,
+    expected_sha256: str | None = None,
 ) -> tuple[int, str]:
     """Download into `tmp_dir`, verify, fsync and rename to `final`, which must lie in
-    `inside` (the cache root, checked after resolving). Returns (bytes, md5).
+    `inside` (the cache root, checked after resolving). Returns (bytes, the hex digest
+    verified: sha256 when `expected_sha256` is given, else md5).
 
     `durable=False` skips the fsync (only the benchmark uses it, to show what it costs):
     without it a power loss could leave a renamed but empty file whose sidecar says "verified".
+
+    A download counts only when its byte count equals `expected_size` (the announced
+    length) when that is known: kernels and boot images have no md5 to catch a cut-off.
+    `speed` stops a transfer that trickles (retried like a timeout).
     """
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=final.name + ".", suffix=".part")
-    tmp = Path(tmp_name)
+    algorithm, expected = ("sha256", expected_sha256) if expected_sha256 else ("md5", expected_md5)
     try:
-        try:
-            os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the file from a non-root server
-            size, md5 = stream_to_file(source, fd, on_bytes)
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        if expected_md5 is not None and md5 != expected_md5:
-            raise ChecksumMismatch(f"{what}: md5 mismatch: got {md5}, the store says {expected_md5}")
-        check_inside(final, inside)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        check_inside(final, inside)  # again: a folder may have been swapped for a symlink meanwhile
-        os.replace(tmp, final)
-        if durable:
-            fsync_directory(final.parent)
-        return size, md5
+        def contained() -> None:
+            check_inside(final, inside)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            check_inside(final, inside)  # again: a folder may have been swapped for a symlink meanwhile
+
+        with atomic_output(final, temp_dir=tmp_dir, suffix=".part", durable=durable,
+                           before_replace=contained) as handle:
+            guard = SpeedGuard(speed, what) if speed is not None else None
+            try:
+                size, digest = stream_to_file(source, handle.fileno(), on_bytes, guard, algorithm)
+            except TooSlow as exc:
+                raise TransientError(exc.message) from exc
+            if expected_size is not None and size != expected_size:
+                raise IncompleteDownload(f"{what}: incomplete: got {size} of {expected_size} bytes")
+            if expected is not None and digest != expected:
+                raise ChecksumMismatch(
+                    f"{what}: {algorithm} mismatch: got {digest}, the store says {expected}")
+        return size, digest
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         if exc.errno == errno.ENOSPC:
             message = f"cache disk full: no space left on {tmp_dir} while downloading {what}"
             raise DiskFullError(message) from exc
-        raise MetalImagesError(f"{what}: cannot write {tmp}: {exc.strerror or exc}") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def fsync_directory(directory: Path) -> None:
-    """A rename lives in the directory: without this a power loss may undo it (or leave
-    the sidecar's rename on disk but not the image's)."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        raise MetalImagesError(f"{what}: cannot write below {tmp_dir}: {exc.strerror or exc}") from exc
 
 
 def write_text_atomic(path: Path, text: str, tmp_dir: Path, *, inside: Path) -> None:
-    """Write a small file (the .md5 sidecar) inside `inside` through a temp file and rename."""
+    """Write a small file (the .md5 sidecar) inside `inside`, durably, through a temp file and rename."""
     check_inside(path, inside)
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=path.name + ".", suffix=".part")
     try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-        fsync_directory(path.parent)
+        with atomic_output(path, temp_dir=tmp_dir, suffix=".part", durable=True) as handle:
+            handle.write(text.encode())
     except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
         if exc.errno == errno.ENOSPC:
             raise DiskFullError(f"cache disk full: no space left on {tmp_dir} while writing {path}") from exc
         raise

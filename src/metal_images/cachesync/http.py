@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from urllib.parse import urljoin, urlsplit
 
 from metal_images.cachesync.retry import FetchError, TransientError
+from metal_images.speed import SpeedGuard, SpeedRule, TooSlow
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 MAX_REDIRECTS = 5
@@ -80,12 +81,24 @@ def head_size(url: str, *, timeout: float = 30.0, headers: Mapping[str, str] | N
 
 
 def get_text(url: str, *, timeout: float = 30.0, headers: Mapping[str, str] | None = None,
-             limit: int = 64 << 20) -> str:
+             limit: int = 64 << 20, speed: SpeedRule | None = None) -> str:
+    """The body of `url` as text: at most `limit` bytes, read as they arrive (so `speed`
+    can stop a trickle before the limit is reached)."""
+    guard = SpeedGuard(speed, f"GET {url}") if speed is not None else None
+    data = bytearray()
     with request(url, timeout=timeout, headers=headers) as response:
         try:
-            data = response.read(limit + 1)
+            while len(data) <= limit:
+                chunk = response.read1(min(1 << 16, limit + 1 - len(data)))
+                if guard is not None:
+                    guard.count(len(chunk))
+                if not chunk:
+                    break
+                data += chunk
         except TRANSIENT_OS_ERRORS as exc:
             raise TransientError(f"GET {url}: {type(exc).__name__}: {exc}") from exc
+        except TooSlow as exc:
+            raise TransientError(exc.message) from exc
     if len(data) > limit:
         raise FetchError(f"GET {url}: answer larger than {limit} bytes")
     return data.decode("utf-8", errors="replace")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from metal_images.cachesync.planner import CachedFile
 from metal_images.errors import MetalImagesError
+from metal_images.sidecar import first_token
 
 CACHES = ("images", "kernels", "boot-images")
 
@@ -82,8 +83,7 @@ def index_cache(root: Path) -> dict[str, CachedFile]:
             path = Path(dirpath) / name
             md5 = None
             if name + ".md5" in names:
-                text = (Path(dirpath) / (name + ".md5")).read_text(errors="replace").strip()
-                md5 = text.split(" ", 1)[0].lower() if text else None
+                md5 = first_token((Path(dirpath) / (name + ".md5")).read_text(errors="replace")) or None
             index[path.relative_to(root).as_posix()] = CachedFile(
                 path.relative_to(root).as_posix(), path.stat().st_size, md5)
     return index

@@ -16,6 +16,7 @@ from typing import Any
 from metal_images.cachesync import http
 from metal_images.cachesync.entities import ImageEntity, parse_entities
 from metal_images.cachesync.retry import FetchError, RetryPolicy, with_retries
+from metal_images.speed import SpeedRule
 
 
 def hmac_headers(key: str, method: str, now: datetime, salt: str | None = None) -> dict[str, str]:
@@ -28,8 +29,10 @@ def hmac_headers(key: str, method: str, now: datetime, salt: str | None = None) 
 
 class MetalApi:
     def __init__(self, endpoint: str, *, hmac_key: str = "", token: str = "",
-                 timeout: float = 30.0, policy: RetryPolicy | None = None) -> None:
+                 timeout: float = 30.0, policy: RetryPolicy | None = None,
+                 speed: SpeedRule | None = None) -> None:
         self.endpoint = endpoint.rstrip("/")
+        self.speed = speed  # a trickling metal-api must not hold the round either
         self.hmac_key = hmac_key
         self.token = token
         self.timeout = timeout
@@ -47,7 +50,7 @@ class MetalApi:
         url = f"{self.endpoint}{path}"
 
         def fetch() -> str:
-            return http.get_text(url, timeout=self.timeout, headers=self._headers())
+            return http.get_text(url, timeout=self.timeout, headers=self._headers(), speed=self.speed)
 
         text = with_retries(f"metal-api GET {url}", fetch, self.policy)
         try:

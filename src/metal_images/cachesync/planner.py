@@ -208,9 +208,10 @@ def plan_files(
 ) -> list[PlanItem]:
     """Diff wanted files against the cache index (upstream `Syncer.Sync` step 2).
 
-    Present and verified (its sidecar md5 equals the store's, or the store has no md5 for
-    it, like kernels) -> keep; missing, unverified or changed -> download; cached but not
-    wanted -> delete.
+    Present and verified (its size equals the store's, and its sidecar md5 equals the
+    store's or the store has no md5 for it, like kernels) -> keep; missing, unverified, of
+    another size or changed -> download; cached but not wanted -> delete. A size of 0 means
+    the store did not say (a HEAD without Content-Length).
     """
     items: list[PlanItem] = []
     wanted_paths = set()
@@ -218,7 +219,7 @@ def plan_files(
         wanted_paths.add(w.subpath)
         cached = index.get(w.subpath)
         action = Action.DOWNLOAD
-        if cached is not None:
+        if cached is not None and (not w.size or cached.size == w.size):
             if not w.has_md5:
                 action = Action.KEEP
             elif cached.md5 is not None:

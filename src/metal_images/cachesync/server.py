@@ -1,5 +1,6 @@
 """The caches over HTTP (aiohttp): files with Range support, `/health`, `/metrics`, and a
 307 to `https://<Host><path>` on a miss so the client gets the file from the real store.
+The image cache answers `/` and `/metal-os/<channel>/` with the store page of what it holds.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from metal_images.cachesync.config import BindAddress
 from metal_images.cachesync.metrics import CacheMetrics
+from metal_images.serve.app import store_page_response
 from metal_images.serve.files import file_response, resolve_inside
 
 MISS_BODY = "307 redirect due to cache miss"
@@ -40,6 +42,10 @@ async def _metrics(request: web.Request) -> web.Response:
 
 async def _file(request: web.Request) -> web.StreamResponse:
     metrics = request.app[_METRICS_KEY]
+    if metrics.kind == "images":
+        page = await store_page_response(metrics.root, request.path)  # what the cache holds, for people
+        if page is not None:
+            return page
     path = _cached_file(metrics.root, request.path)
     if path is None:
         metrics.misses.inc()

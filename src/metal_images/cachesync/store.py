@@ -21,6 +21,9 @@ from urllib.parse import urlsplit
 from metal_images.cachesync import http
 from metal_images.cachesync.retry import FetchError, TransientError
 from metal_images.errors import ConfigError
+from metal_images.speed import SpeedRule
+
+SIDECAR_LIMIT = 64 << 10  # an .md5 line is about 50 bytes: more than this is read no further
 
 
 @dataclass(frozen=True)
@@ -30,14 +33,39 @@ class ObjectRef:
     key: str
     url: str = ""
 
+    def sidecar(self, suffix: str) -> ObjectRef:
+        """The checksum file beside the object: `.md5`, `.sha256`."""
+        return ObjectRef(self.key + suffix, self.url + suffix if self.url else "")
+
     def md5(self) -> ObjectRef:
-        return ObjectRef(self.key + ".md5", self.url + ".md5" if self.url else "")
+        return self.sidecar(".md5")
+
+    def sha256(self) -> ObjectRef:
+        return self.sidecar(".sha256")
 
 
 class Source(Protocol):
     """A stream of bytes the downloader reads into its own buffers."""
 
     def readinto(self, buffer: memoryview) -> int: ...
+
+
+class SizedSource(Source, Protocol):
+    """A store's stream, with the length the store announced for it (Content-Length, the
+    object's size), or None when it did not say. A stream that ends early just stops
+    (http.client does not raise), so the downloader compares the count with this."""
+
+    @property
+    def length(self) -> int | None: ...
+
+
+class _FileSource:
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.length: int | None = os.fstat(handle.fileno()).st_size
+
+    def readinto(self, buffer: memoryview) -> int:
+        return int(self.handle.readinto(buffer) or 0)
 
 
 class Store(Protocol):
@@ -48,7 +76,7 @@ class Store(Protocol):
         ...
 
     def open(self, ref: ObjectRef) -> Any:
-        """A context manager yielding a `Source` for the object's bytes."""
+        """A context manager yielding a `SizedSource` for the object's bytes."""
         ...
 
     def read_text(self, ref: ObjectRef) -> str: ...
@@ -76,16 +104,17 @@ class LocalStore:
         return found
 
     @contextmanager
-    def open(self, ref: ObjectRef) -> Iterator[Source]:
+    def open(self, ref: ObjectRef) -> Iterator[SizedSource]:
         try:
             with self._path(ref.key).open("rb", buffering=0) as handle:
-                yield handle
+                yield _FileSource(handle)
         except FileNotFoundError as exc:
             raise FetchError(f"{self.description}: {ref.key} is missing") from exc
 
     def read_text(self, ref: ObjectRef) -> str:
         try:
-            return self._path(ref.key).read_text(errors="replace")
+            with self._path(ref.key).open("rb") as handle:
+                return handle.read(SIDECAR_LIMIT).decode("utf-8", errors="replace")
         except FileNotFoundError as exc:
             raise FetchError(f"{self.description}: {ref.key} is missing") from exc
 
@@ -93,13 +122,17 @@ class LocalStore:
 class _BodySource:
     """botocore's StreamingBody as a `Source` (it has read(n), not readinto)."""
 
-    def __init__(self, body: Any, what: str) -> None:
+    def __init__(self, body: Any, what: str, length: int | None) -> None:
         self.body = body
         self.what = what
+        self.length = length
 
     def readinto(self, buffer: memoryview) -> int:
+        # one socket read at a time where urllib3 offers it, so a trickle is seen as it arrives
+        raw = getattr(self.body, "_raw_stream", None)
+        read = raw.read1 if raw is not None and hasattr(raw, "read1") else self.body.read
         try:
-            data = self.body.read(len(buffer))
+            data = read(len(buffer))
         except Exception as exc:  # botocore/urllib3 raise many kinds; all of them mean "try again"
             raise TransientError(f"{self.what}: {type(exc).__name__}: {exc}") from exc
         buffer[: len(data)] = data
@@ -151,11 +184,13 @@ class S3Store:
                 return found
 
     @contextmanager
-    def open(self, ref: ObjectRef) -> Iterator[Source]:
+    def open(self, ref: ObjectRef) -> Iterator[SizedSource]:
         answer = self._call(f"get {ref.key}", self.client.get_object, Bucket=self.bucket, Key=ref.key)
         body = answer["Body"]
+        length = answer.get("ContentLength")
+        announced = int(length) if length is not None else None
         try:
-            yield _BodySource(body, f"{self.description}: get {ref.key}")
+            yield _BodySource(body, f"{self.description}: get {ref.key}", announced)
         finally:
             body.close()
 
@@ -163,7 +198,7 @@ class S3Store:
         with self.open(ref) as source:
             assert isinstance(source, _BodySource)
             try:
-                return bytes(source.body.read()).decode("utf-8", errors="replace")
+                return bytes(source.body.read(SIDECAR_LIMIT)).decode("utf-8", errors="replace")
             except Exception as exc:  # see _BodySource.readinto
                 raise TransientError(f"{self.description}: get {ref.key}: {exc}") from exc
 
@@ -172,20 +207,27 @@ class _HttpSource:
     def __init__(self, response: Any, what: str) -> None:
         self.response = response
         self.what = what
+        announced = response.getheader("Content-Length")
+        self.length = int(announced) if announced and announced.strip().isdigit() else None
 
     def readinto(self, buffer: memoryview) -> int:
+        # read1: what one socket read brings (readinto would wait for the whole buffer, and a
+        # trickling server would keep it waiting unseen by the speed rule)
         try:
-            return int(self.response.readinto(buffer))
+            data = self.response.read1(len(buffer))
         except http.TRANSIENT_OS_ERRORS as exc:
             raise TransientError(f"{self.what}: {type(exc).__name__}: {exc}") from exc
+        buffer[: len(data)] = data
+        return len(data)
 
 
 class HttpStore:
     """A store over plain HTTP: `base` + key, or (base None) the image's own URL."""
 
-    def __init__(self, base: str | None, *, timeout: float) -> None:
+    def __init__(self, base: str | None, *, timeout: float, speed: SpeedRule | None = None) -> None:
         self.base = base.rstrip("/") + "/" if base else None
         self.timeout = timeout
+        self.speed = speed
         self.description = base or "the images' own URLs"
 
     def url(self, ref: ObjectRef) -> str:
@@ -207,29 +249,30 @@ class HttpStore:
         return found
 
     @contextmanager
-    def open(self, ref: ObjectRef) -> Iterator[Source]:
+    def open(self, ref: ObjectRef) -> Iterator[SizedSource]:
         url = self.url(ref)
         with http.request(url, timeout=self.timeout) as response:
             yield _HttpSource(response, f"GET {url}")
 
     def read_text(self, ref: ObjectRef) -> str:
-        return http.get_text(self.url(ref), timeout=self.timeout)
+        return http.get_text(self.url(ref), timeout=self.timeout, limit=SIDECAR_LIMIT, speed=self.speed)
 
 
-def open_store(store_url: str, *, endpoint: str, bucket: str, timeout: float, attempts: int) -> Store:
+def open_store(store_url: str, *, endpoint: str, bucket: str, timeout: float, attempts: int,
+               speed: SpeedRule | None = None) -> Store:
     """The store named by `store_url` (dir, file://, s3://bucket, http(s)://base, `direct`),
     or upstream's default: the S3 bucket `bucket` at `endpoint`."""
     if not store_url:
         return S3Store(bucket, _endpoint_url(endpoint), timeout=timeout, attempts=attempts)
     if store_url == "direct":
-        return HttpStore(None, timeout=timeout)
+        return HttpStore(None, timeout=timeout, speed=speed)
     parts = urlsplit(store_url)
     if parts.scheme == "s3":
         if not parts.netloc:
             raise ConfigError(f"store url {store_url!r}: no bucket (expected s3://<bucket>)")
         return S3Store(parts.netloc, _endpoint_url(endpoint), timeout=timeout, attempts=attempts)
     if parts.scheme in ("http", "https"):
-        return HttpStore(store_url, timeout=timeout)
+        return HttpStore(store_url, timeout=timeout, speed=speed)
     if parts.scheme == "file":
         return LocalStore(Path(parts.path))
     if parts.scheme == "":

@@ -1,8 +1,10 @@
 """One sync round: gather inputs, plan (pure), print the plan, then carry it out.
 
 Downloads first (each verified in a temp file and renamed into place), then deletions,
-then empty directories. A failing download never touches the file it would replace; the
-round ends with an error and the next schedule tick tries again.
+then empty directories. A failing download never touches the file it would replace, and
+a cache with a failed download deletes nothing that round (a deletion may be what makes
+room for the file that did not arrive); the round ends with an error and the next
+schedule tick tries again.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from rich.table import Table
 from metal_images import ui
 from metal_images.cachesync import http
 from metal_images.cachesync.config import CacheSyncConfig
-from metal_images.cachesync.download import DiskFullError, download_verified, parse_md5, write_text_atomic
+from metal_images.cachesync.download import DiskFullError, download_verified, write_text_atomic
 from metal_images.cachesync.entities import ImageEntity, load_entities_file, load_url_list
 from metal_images.cachesync.layout import CacheLayout, index_cache, remove_empty_dirs, remove_file
 from metal_images.cachesync.metalapi import MetalApi
@@ -34,10 +36,11 @@ from metal_images.cachesync.planner import (
     unsafe_path_reason,
     wanted_from_urls,
 )
-from metal_images.cachesync.retry import with_retries
+from metal_images.cachesync.retry import FetchError, TransientError, with_retries
 from metal_images.cachesync.sizes import format_size
 from metal_images.cachesync.store import HttpStore, ObjectRef, Store, open_store
 from metal_images.errors import MetalImagesError
+from metal_images.sidecar import read_digest
 
 
 class SyncError(MetalImagesError):
@@ -71,7 +74,8 @@ class Syncer:
         self.now = now
         self.policy = config.retry_policy
         self.metal_api = (MetalApi(config.metal_api_endpoint, hmac_key=config.metal_api_hmac,
-                                   token=config.metal_api_token, timeout=config.timeout, policy=self.policy)
+                                   token=config.metal_api_token, timeout=config.timeout, policy=self.policy,
+                                   speed=config.speed_rule)
                           if config.metal_api_endpoint else None)
 
     # -- inputs and plan ---------------------------------------------------------------
@@ -85,7 +89,7 @@ class Syncer:
         """All plans of this round (images, then kernels and boot images when enabled)."""
         cfg = self.config
         store = open_store(cfg.store_url, endpoint=cfg.image_store, bucket=cfg.image_store_bucket,
-                           timeout=cfg.timeout, attempts=cfg.retries)
+                           timeout=cfg.timeout, attempts=cfg.retries, speed=cfg.speed_rule)
         entities = self.entities()
         # excluded or unsafe images need not be looked up (an HTTP store asks each one with HEAD)
         refs = [ObjectRef(e.store_key, e.url) for e in entities
@@ -108,7 +112,7 @@ class Syncer:
         for ref in refs:
             try:
                 text = self._md5_text(store, ref)
-                sums[ref.key] = parse_md5(text, what=f"{store.description}: {ref.key}.md5")
+                sums[ref.key] = read_digest(text, "md5", what=f"{store.description}: {ref.key}.md5")
             except MetalImagesError as exc:
                 # one unreadable checksum must not stop the round: the cached copy is kept as it is
                 ui.warn(f"{exc.message}; keeping the cached {ref.key} unchecked")
@@ -116,6 +120,23 @@ class Syncer:
 
     def _md5_text(self, store: Store, ref: ObjectRef) -> str:
         return with_retries(f"get {ref.key}.md5", lambda: store.read_text(ref.md5()), self.policy)
+
+    def _sha256(self, store: Store, ref: ObjectRef) -> str | None:
+        """The store's sha256 of `ref` when it offers one (verified instead of the md5: the
+        stronger sum, and the faster one here); None when it has no usable `.sha256`."""
+        what = f"{store.description}: {ref.key}.sha256"
+        try:
+            text = with_retries(f"get {ref.key}.sha256", lambda: store.read_text(ref.sha256()), self.policy)
+        except TransientError:
+            raise  # the store is there but failing: the round retries later, as for the .md5
+        except FetchError as exc:
+            ui.detail(f"{exc.message}: verifying the md5")
+            return None
+        try:
+            return read_digest(text, "sha256", what=what)
+        except MetalImagesError as exc:
+            ui.warn(f"{exc.message}; verifying the md5")
+            return None
 
     def _head(self, url: str) -> int | None:
         timeout = self.config.timeout
@@ -148,7 +169,7 @@ class Syncer:
         return plans
 
     def _url_plan(self, name: str, root: Path, urls: list[str], *, need_md5: bool) -> CachePlan:
-        store = HttpStore(None, timeout=self.config.timeout)
+        store = HttpStore(None, timeout=self.config.timeout, speed=self.config.speed_rule)
         sizes: dict[str, int] = {}
         with_md5: list[str] = []
         for url in dict.fromkeys(urls):
@@ -185,8 +206,12 @@ class Syncer:
                 return report
             failures: list[str] = []
             for cache_plan in report.plans:
+                failed_before = len(failures)
                 self._download_all(cache_plan, report, failures)
-                self._delete_all(cache_plan, report)
+                if len(failures) == failed_before:
+                    self._delete_all(cache_plan, report)
+                else:
+                    self._keep_deletions(cache_plan, len(failures) - failed_before)
                 remove_empty_dirs(cache_plan.root)
             for metrics in self.metrics.values():
                 metrics.refresh()
@@ -230,9 +255,11 @@ class Syncer:
         final = cache_plan.root / item.subpath
         md5_text: str | None = None
         expected: str | None = None
+        sha256: str | None = None
         if cache_plan.verify_md5:
             md5_text = self._md5_text(store, ref)
-            expected = parse_md5(md5_text, what=f"{store.description}: {ref.key}.md5")
+            expected = read_digest(md5_text, "md5", what=f"{store.description}: {ref.key}.md5")
+            sha256 = self._sha256(store, ref)
         task = progress.add_task(item.subpath, total=item.size) if progress else None
         started = time.monotonic()
 
@@ -242,6 +269,7 @@ class Syncer:
             with store.open(ref) as source:
                 return download_verified(
                     source, final, self.layout.tmp, expected, inside=cache_plan.root,
+                    expected_size=source.length, speed=self.config.speed_rule, expected_sha256=sha256,
                     what=f"{item.id} ({ref.key})",
                     on_bytes=(lambda n: progress.advance(task, n)) if progress and task is not None else None)
 
@@ -252,6 +280,14 @@ class Syncer:
         elapsed = max(time.monotonic() - started, 1e-6)
         ui.info(f"downloaded {item.subpath} ({format_size(size)}, {format_size(int(size / elapsed))}/s)")
         return size
+
+    @staticmethod
+    def _keep_deletions(cache_plan: CachePlan, failed: int) -> None:
+        """A deletion may make room for a replacement that did not arrive: keep them all."""
+        kept = cache_plan.plan.with_action(Action.DELETE)
+        if kept:
+            ui.warn(f"{cache_plan.name}: {failed} download(s) failed, so the {len(kept)} file(s) they would "
+                    "replace stay cached until a round succeeds")
 
     def _delete_all(self, cache_plan: CachePlan, report: RoundReport) -> None:
         for item in cache_plan.plan.with_action(Action.DELETE):

@@ -56,6 +56,27 @@ def _first_error(where: str, exc: ValidationError) -> ConfigError:
     return ConfigError(f"{where}: {loc}: {message}")
 
 
+ALLOWED_PATHS = (
+    "paths are relative to the image folder and inside the catalog: the family's own files, "
+    "or another family's (e.g. ../debian/steps/10-locale.sh)"
+)
+
+
+def _inside_catalog(where: str, key: str, folder: Path, value: str) -> None:
+    """Refuse a path that is absolute or leads (symlinks resolved) out of the catalog folder:
+    a build copies the context into the image and runs the steps."""
+    catalog = folder.resolve().parent
+    if not value or Path(value).is_absolute() or not value.isprintable() or "\\" in value:
+        raise ConfigError(f"{where}: {key}: {value!r} is refused: {ALLOWED_PATHS}")
+    try:
+        resolved = (folder / value).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise ConfigError(f"{where}: {key}: {value!r} cannot be resolved: {exc}") from exc
+    if not resolved.is_relative_to(catalog) or resolved == catalog:
+        raise ConfigError(f"{where}: {key}: {value!r} leads to {resolved}, outside the catalog "
+                          f"{_display(catalog)}: {ALLOWED_PATHS}")
+
+
 def parse_spec(folder: Path, release: str | None = None) -> ImageSpec:
     """Validate one family folder's image.yaml, or its release file `<release>.yaml` applied
     to it (catalog/releases.py), including the files it names."""
@@ -75,11 +96,16 @@ def parse_spec(folder: Path, release: str | None = None) -> ImageSpec:
     spec._family = folder.name if release is None else release_id(folder.name, release)
     spec._folder = folder
     spec._context_explicit = "context" in data
+    if spec._context_explicit or spec.context_dir.exists():
+        _inside_catalog(where, "context", folder, spec.context)
     if spec._context_explicit and not spec.context_dir.is_dir():
         raise ConfigError(f"{where}: context: folder {_display(spec.context_dir)} does not exist")
     for index, script in enumerate(spec.step_paths()):
+        _inside_catalog(where, f"steps.{index}", folder, spec.steps[index])
         if not script.is_file():
             raise ConfigError(f"{where}: steps.{index}: script {_display(script)} does not exist")
+    if spec.keyring:
+        _inside_catalog(where, "keyring", folder, spec.keyring)
     if spec.keyring and not (folder / spec.keyring).is_file():
         raise ConfigError(f"{where}: keyring: file {_display(folder / spec.keyring)} does not exist")
     for r_index, repo in enumerate(spec.repositories):
@@ -92,6 +118,8 @@ def parse_spec(folder: Path, release: str | None = None) -> ImageSpec:
                     f"{where}: repositories.{r_index}.gpgkey.{k_index}: file {_display(key_file)} "
                     "does not exist in the image folder"
                 )
+    if spec.dockerfile:
+        _inside_catalog(where, "dockerfile", folder, spec.dockerfile)
     if spec.dockerfile and not (folder / spec.dockerfile).is_file():
         raise ConfigError(f"{where}: dockerfile: file {_display(folder / spec.dockerfile)} does not exist")
     return spec
@@ -160,7 +188,12 @@ class Catalog:
                     return by_id
                 known = ", ".join(self.families()) or "none"
                 raise ConfigError(f"unknown image '{family}' (known: {known})")
-            self._specs[family] = parse_spec(*source)
+            spec = parse_spec(*source)
+            if spec.from_ and spec.from_ not in self._sources():
+                where = _display(spec.folder / SPEC_FILE)
+                raise ConfigError(f"{where}: from: unknown parent image '{spec.from_}', not a catalog image "
+                                  f"(known: {', '.join(self.families())})")
+            self._specs[family] = spec
         return self._specs[family]
 
     def _by_image_id(self, image_id: str) -> ImageSpec | None:

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    model_validator,
+)
 
 from metal_images.identity import OS_PATTERN, VERSION_PATTERN
 
@@ -18,6 +26,31 @@ RPM_DISTRIBUTIONS = ("almalinux", "centos")
 # a URL as written in image.yaml: `{name}` placeholders are mirrors the user sets (builder/repositories.py)
 URL_TEMPLATE = r"^(\{[a-z][a-z0-9_]*\}|https?://|file:///)[^\s\"'\\`]*$"
 MIRROR_NAME = r"^[a-z][a-z0-9_]*$"
+# a package name (apt may pin `name=version`): never an option (`-...`) to mmdebstrap, apt or dnf,
+# never a list separator (`,`) or a path
+PackageName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.+_~:=-]*$")]
+
+
+# a `from:` value: the name of a catalog image (a folder, or `<folder>-<version>` of a release file)
+FAMILY_NAME = r"^[a-z0-9][a-z0-9._-]*$"
+
+
+def _image_path(value: str) -> str:
+    """A path inside the image root: absolute, no `..`, printable (it ends up in the tree)."""
+    if not value.startswith("/") or ".." in value.split("/") or not value.isprintable():
+        raise ValueError(f"{value!r} must be an absolute path inside the image (starting with /, "
+                         "no '..', no control characters)")
+    return value
+
+
+ImagePath = Annotated[str, AfterValidator(_image_path)]
+
+
+def _family_name(value: str) -> str:
+    if not re.match(FAMILY_NAME, value):
+        raise ValueError(f"'{value}' is not a catalog image name (a folder of the catalog, e.g. ubuntu, "
+                         "or a release like debian-13; not a path)")
+    return value
 
 
 class Strict(BaseModel):
@@ -41,7 +74,7 @@ class Artifact(Strict):
     name: str = Field(description="a short name, used in messages")
     url: str = Field(description="where to download it from")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="the expected sha256 of the download")
-    path: str = Field(pattern=r"^/", description="absolute install path inside the image")
+    path: ImagePath = Field(description="absolute install path inside the image")
     mode: str = Field(default="0755", pattern=r"^0?[0-7]{3,4}$")
     extract: bool = Field(default=False, description="a .tar.gz/.tgz unpacked at `path` instead of copied")
     strip: int = Field(
@@ -90,7 +123,8 @@ class ImageSpec(Strict):
     supported: bool = Field(default=True, description="false for images built but not supported")
     distribution: Distribution | None = Field(default=None, description="the package world")
     suite: str | None = Field(default=None, description="e.g. bookworm, jammy, 9")
-    from_: str | None = Field(default=None, alias="from", description="a parent image of the catalog")
+    from_: Annotated[str, AfterValidator(_family_name)] | None = Field(
+        default=None, alias="from", description="a parent image of the catalog (its name, e.g. ubuntu)")
     dockerfile: str | None = Field(default=None, description="build from this Dockerfile instead")
     mirror: str | None = Field(default=None, description="archive URL; default: the distribution's own")
     keyring: str | None = Field(default=None, description="archive signing key file, relative to the folder")
@@ -108,13 +142,13 @@ class ImageSpec(Strict):
         default="apt", description="mmdebstrap variant: what is installed before `packages`"
     )
     components: list[str] = Field(default_factory=lambda: ["main"])
-    packages: list[str] = Field(default_factory=list)
-    kernel: str | None = Field(default=None, description="the kernel package (one kernel in /boot)")
+    packages: list[PackageName] = Field(default_factory=list)
+    kernel: PackageName | None = Field(default=None, description="the kernel package (one kernel in /boot)")
     context: str = Field(default="context", description="folder overlaid onto / (relative)")
     steps: list[str] = Field(default_factory=list, description="scripts run in the chroot, in order")
     args: dict[str, str] = Field(default_factory=dict, description="pinned versions, exported to steps")
     services: Services = Field(default_factory=Services)
-    remove: list[str] = Field(default_factory=list, description="paths or globs pruned at the end")
+    remove: list[ImagePath] = Field(default_factory=list, description="paths or globs pruned at the end")
     features: list[Role] = Field(default_factory=lambda: list[Role](["machine"]))
     role: Role = Field(default="machine", description="the test profile")
     artifacts: list[Artifact] = Field(default_factory=list)

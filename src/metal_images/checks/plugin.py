@@ -1,4 +1,5 @@
-"""pytest plugin for the property checks: the `ctx` fixture, role/OS selection, root commands."""
+"""pytest plugin for the property checks: the `ctx` and `facts` fixtures, role/OS selection,
+root commands."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from .context import CheckContext
+from .facts import Facts, gather
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,6 +48,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def ctx(request: pytest.FixtureRequest) -> CheckContext:
     return _context(request.config)
+
+
+@pytest.fixture(scope="module")
+def facts(request: pytest.FixtureRequest, host: Any, ctx: CheckContext) -> Facts:
+    """Every probe of the module's PROBES, gathered in one batched SSH command (facts.py)."""
+    return gather(host.run, getattr(request.module, "PROBES", []), ctx)
 
 
 class Root:

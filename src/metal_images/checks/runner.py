@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from .context import CheckContext
 
 HERE = Path(__file__).resolve().parent
 # the check modules, in the order they run (properties.py settles the boot first)
-CHECK_MODULES = (HERE / "properties.py", HERE / "shipped.py")
+CHECK_MODULES = (HERE / "properties.py", HERE / "shipped.py", HERE / "routing.py", HERE / "nft_ruleset.py")
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ def run_checks(ctx: CheckContext, *, address: str, ssh_config: Path, key: Path,
         f"--metal-context={context_file}", f"--junitxml={out / 'junit.xml'}",
         "-o", "junit_family=xunit2", "-o", "junit_suite_name=metal-images-test",
     ]
-    code = pytest.main(args, plugins=[collector])
+    # pytest's progress is a log; stdout carries only the results (the summary table)
+    with contextlib.redirect_stdout(sys.stderr):
+        code = pytest.main(args, plugins=[collector])
     if code == pytest.ExitCode.INTERRUPTED:
         raise KeyboardInterrupt("property checks interrupted")
     broken = (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED)

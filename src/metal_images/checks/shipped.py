@@ -2,7 +2,8 @@
 
 Phone home seen from the switch, a Kubernetes-ready node (cgroup v2, containerd's file
 limit, AppArmor), the per-machine NVMe identity, the hardened sshd and PAM, and the
-watchdog the image arms. Run by `runner.py` next to properties.py, with its fixtures.
+watchdog the image arms. Run by `runner.py` next to properties.py, with its fixtures;
+what the checks read on the machine is gathered in one SSH command (PROBES, facts.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from metal_images.vm import switch
 
 from .context import CheckContext
-from .plugin import Root, eventually
+from .facts import Facts, Result, probe
 
 DEBIAN_FAMILY = ("debian", "ubuntu")
 # lldpd sends every 10 s once configured (installer/lldp.py); two rounds and some slack
@@ -57,66 +58,104 @@ def lldp_description(ctx: CheckContext) -> str:
     return f"provisioned since {ctx.install_timestamp}"
 
 
+# --- what the checks below read on the machine, gathered in one SSH command -----------------
+
+def _nvme_ready(result: Result) -> bool:
+    return bool(result.stdout.splitlines()[:1] and result.stdout.splitlines()[0].strip())
+
+
+ROOT_DEBIAN: dict[str, object] = {"root": True, "os_ids": DEBIAN_FAMILY}
+PROBES = [
+    probe("cgroup_fs", "stat -fc %T /sys/fs/cgroup"),
+    probe("cmdline", "cat /proc/cmdline"),
+    probe("containerd_limits", "cat /proc/$(systemctl show -p MainPID --value containerd)/limits",
+          **ROOT_DEBIAN),
+    probe("containerd_config", "containerd config dump", **ROOT_DEBIAN),
+    probe("apparmor_enabled", "cat /sys/module/apparmor/parameters/enabled", **ROOT_DEBIAN),
+    probe("apparmor_profiles", "cat /sys/kernel/security/apparmor/profiles", **ROOT_DEBIAN),
+    probe("aa_status", "aa-status --enabled", **ROOT_DEBIAN),
+    # both files come from nvme-hostid.service at first boot: read together, wait for them
+    probe("nvme_ids", 'printf \'%s\\n%s\\n\' "$(cat /etc/nvme/hostnqn)" "$(cat /etc/nvme/hostid)"',
+          ready=_nvme_ready, timeout=60, **ROOT_DEBIAN),
+    # by its path: /usr/sbin is not on metal's PATH over SSH (Debian 13 has no iptables elsewhere)
+    probe("iptables_version", "/usr/sbin/iptables --version", roles=("machine",), os_ids=DEBIAN_FAMILY),
+    probe("watchdog_state", "cat /sys/class/watchdog/watchdog0/state", os_ids=DEBIAN_FAMILY, timeout=60,
+          ready=lambda r: r.stdout.strip() == "active"),
+    probe("watchdog_timeout", "cat /sys/class/watchdog/watchdog0/timeout", os_ids=DEBIAN_FAMILY),
+    probe("watchdog_status", "systemctl status watchdog --no-pager", os_ids=DEBIAN_FAMILY),
+    probe("sshd_effective", "sshd -T", **ROOT_DEBIAN),
+    probe("pam_auth", "cat /etc/pam.d/common-auth", **ROOT_DEBIAN),
+    probe("pam_password", "cat /etc/pam.d/common-password", **ROOT_DEBIAN),
+    probe("pam_su", "cat /etc/pam.d/su", **ROOT_DEBIAN),
+]
+
+
+def _root_output(facts: Facts, name: str) -> str:
+    result = facts[name]
+    assert result.ok, f"{name} failed ({result.rc}): {result.stderr.strip()}"
+    return result.stdout
+
+
 # --- Kubernetes-ready -----------------------------------------------------------------------------
 
-def test_cgroup2_is_the_mounted_hierarchy(host: Any) -> None:
-    assert host.run("stat -fc %T /sys/fs/cgroup").stdout.strip() == "cgroup2fs"
-    assert "systemd.unified_cgroup_hierarchy" not in host.file("/proc/cmdline").content_string
+def test_cgroup2_is_the_mounted_hierarchy(facts: Facts) -> None:
+    assert facts["cgroup_fs"].stdout.strip() == "cgroup2fs"
+    assert "systemd.unified_cgroup_hierarchy" not in facts["cmdline"].stdout
 
 
 @pytest.mark.os_ids(*DEBIAN_FAMILY)
-def test_containerd_soft_nofile_limit(root: Root) -> None:
-    limits = root.check_output("cat /proc/$(systemctl show -p MainPID --value containerd)/limits")
+def test_containerd_soft_nofile_limit(facts: Facts) -> None:
+    limits = _root_output(facts, "containerd_limits")
     line = next((x for x in limits.splitlines() if x.startswith("Max open files")), "")
     assert line.split()[3:4] == [CONTAINERD_NOFILE], f"containerd: {line!r}"
-    config = root.check_output("containerd config dump")
+    config = _root_output(facts, "containerd_config")
     assert "SystemdCgroup = true" in config
-    assert 'bin_dir = "/opt/cni/bin"' in config
+    # containerd 1.x: bin_dir = "/opt/cni/bin"; 2.x: bin_dirs = ['/opt/cni/bin']
+    assert re.search(r"""^\s*bin_dirs? = \[?["']/opt/cni/bin["']""", config, re.MULTILINE), "CNI bin dir"
 
 
 @pytest.mark.os_ids(*DEBIAN_FAMILY)
-def test_apparmor_enabled_with_profiles(root: Root) -> None:
-    assert root.check_output("cat /sys/module/apparmor/parameters/enabled").strip() == "Y"
-    profiles = root.check_output("cat /sys/kernel/security/apparmor/profiles").strip()
+def test_apparmor_enabled_with_profiles(facts: Facts) -> None:
+    assert _root_output(facts, "apparmor_enabled").strip() == "Y"
+    profiles = _root_output(facts, "apparmor_profiles").strip()
     assert profiles, "AppArmor is enabled but no profile is loaded"
-    assert root.run("aa-status --enabled").rc == 0
+    assert facts["aa_status"].rc == 0
 
 
 # --- hardware and ops ------------------------------------------------------------------------------
 
 @pytest.mark.os_ids(*DEBIAN_FAMILY)
-def test_nvme_identity_generated_at_first_boot(root: Root) -> None:
+def test_nvme_identity_generated_at_first_boot(facts: Facts) -> None:
     """The image ships none (every machine would share it); nvme-hostid.service makes one."""
-    nqn = eventually(lambda: root.run("cat /etc/nvme/hostnqn").stdout.strip(), 60, 5)
-    assert NQN.match(nqn or ""), f"/etc/nvme/hostnqn: {nqn!r}"
-    hostid = root.check_output("cat /etc/nvme/hostid").strip()
+    lines = [*facts["nvme_ids"].stdout.splitlines(), "", ""]
+    nqn, hostid = lines[0].strip(), lines[1].strip()
+    assert NQN.match(nqn), f"/etc/nvme/hostnqn: {nqn!r}"
     # nvme-cli derives the NQN's uuid from the host id: both name the same machine
     assert nqn.endswith(":uuid:" + hostid), (nqn, hostid)
+    assert hostid.strip("0-"), f"/etc/nvme/hostid is blank: {hostid!r}"
 
 
 @pytest.mark.roles("machine")
 @pytest.mark.os_ids(*DEBIAN_FAMILY)
-def test_iptables_legacy_on_machines(host: Any) -> None:
-    # by its path: /usr/sbin is not on metal's PATH over SSH (Debian 13 has no iptables elsewhere)
-    assert "(legacy)" in host.run("/usr/sbin/iptables --version").stdout
+def test_iptables_legacy_on_machines(facts: Facts) -> None:
+    assert "(legacy)" in facts["iptables_version"].stdout
 
 
 @pytest.mark.os_ids(*DEBIAN_FAMILY)
-def test_watchdog_armed_and_fed(host: Any) -> None:
+def test_watchdog_armed_and_fed(facts: Facts) -> None:
     """The image arms the hardware watchdog with 60 s and the daemon feeds it (docs/build.md,
     "Watchdog"); the VM has an i6300esb for it, with qemu's action set to none."""
-    state = eventually(lambda: host.run("cat /sys/class/watchdog/watchdog0/state").stdout.strip() == "active",
-                       60, 5)
-    assert state, "watchdog0 is not active: " + host.run("systemctl status watchdog --no-pager").stdout
-    assert host.run("cat /sys/class/watchdog/watchdog0/timeout").stdout.strip() == WATCHDOG_TIMEOUT
+    assert facts["watchdog_state"].stdout.strip() == "active", \
+        "watchdog0 is not active: " + facts["watchdog_status"].stdout
+    assert facts["watchdog_timeout"].stdout.strip() == WATCHDOG_TIMEOUT
 
 
 # --- hardening -------------------------------------------------------------------------------------
 
 @pytest.mark.os_ids(*DEBIAN_FAMILY)
-def test_sshd_effective_hardening(root: Root) -> None:
+def test_sshd_effective_hardening(facts: Facts) -> None:
     """`sshd -T` prints what sshd really uses: ours, whatever a drop-in says."""
-    effective = root.check_output("sshd -T")
+    effective = _root_output(facts, "sshd_effective")
     for setting in ("allowstreamlocalforwarding no", "permituserrc no", "maxstartups 10:30:60",
                     "permitrootlogin no", "passwordauthentication no", "allowtcpforwarding no"):
         assert setting in effective.splitlines(), f"sshd -T lacks {setting!r}"
@@ -124,11 +163,11 @@ def test_sshd_effective_hardening(root: Root) -> None:
 
 
 @pytest.mark.os_ids(*DEBIAN_FAMILY)
-def test_pam_faillock_history_and_su(root: Root) -> None:
-    auth = root.check_output("cat /etc/pam.d/common-auth")
-    lockout = r"^auth\s+required\s+pam_faillock\.so preauth.*deny=5.*unlock_time=900"
+def test_pam_faillock_history_and_su(facts: Facts) -> None:
+    auth = _root_output(facts, "pam_auth")
+    lockout = r"^auth\s+requisite\s+pam_faillock\.so preauth.*deny=5.*unlock_time=900"
     assert re.search(lockout, auth, re.MULTILINE), auth
-    password = root.check_output("cat /etc/pam.d/common-password")
+    password = _root_output(facts, "pam_password")
     assert re.search(r"^password\s.*pam_unix\.so.*\bremember=5\b", password, re.MULTILINE), password
-    su = root.check_output("cat /etc/pam.d/su")
+    su = _root_output(facts, "pam_su")
     assert re.search(r"^auth\s+required\s+pam_wheel\.so\b.*group=root", su, re.MULTILINE)

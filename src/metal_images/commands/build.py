@@ -8,14 +8,18 @@ import click
 
 from metal_images import ui
 from metal_images.builder.builder import build_image
+from metal_images.builder.plan import plan_build
 from metal_images.builder.shell import shell as run_shell
+from metal_images.catalog import load_catalog
 from metal_images.signals import interruptible
 
 
 @click.command("build")
 @click.argument("images", nargs=-1, required=True)
 @click.option("--force", is_flag=True, help="Rebuild every stage even when its inputs are unchanged.")
-def build(images: tuple[str, ...], force: bool) -> None:
+@click.option("--dry-run", is_flag=True,
+              help="Print the plan (stages, keys, hit or miss and which input changed); build nothing.")
+def build(images: tuple[str, ...], force: bool, dry_run: bool) -> None:
     """Build the root tree of one or more catalog images (parents first).
 
     \b
@@ -26,7 +30,15 @@ def build(images: tuple[str, ...], force: bool) -> None:
     A rebuild with nothing changed is a cache hit; a miss says which input changed.
     The result is build/<image>/rootfs and build/<image>/build-state.json.
     Downloaded packages are shared by all builds in ~/.cache/metal-images/apt/.
+    --dry-run prints the plan on stdout, one line per stage of each image's lineage:
+      <image> <stage> <key> hit|miss [<what builds it>] <which inputs changed>
     """
+    if dry_run:
+        catalog = load_catalog()
+        for family in images:
+            for line in plan_build(catalog, family, force=force).lines():
+                click.echo(line)
+        return
     for family in images:
         with interruptible():
             result = build_image(family, force=force)

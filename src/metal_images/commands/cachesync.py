@@ -87,6 +87,9 @@ SYNC_OPTIONS: list[Callable[[F], F]] = [
     _option("retries", type=int, default=4, help="Attempts per request before a round gives up."),
     _option("retry-delay", type=float, default=1.0, help="First backoff delay in seconds (doubles, max 30)."),
     _option("timeout", type=float, default=30.0, help="Connect/read timeout of store requests in seconds."),
+    _option("min-speed", default="64K",
+            help="Per second; a download slower than this on average over --timeout seconds is cut "
+                 "off and retried, so a trickling store cannot hold a round (0: no minimum)."),
 ]
 
 COMMON_OPTIONS: list[Callable[[F], F]] = [
@@ -125,6 +128,8 @@ def build_config(params: dict[str, Any], *, needs_images: bool) -> CacheSyncConf
     params.pop("serve", None)
     if "max_cache_size" in params:
         params["max_cache_size"] = parse_size(params["max_cache_size"], what="--max-cache-size")
+    if "min_speed" in params:
+        params["min_speed"] = parse_size(params["min_speed"], what="--min-speed")
     if "excludes" in params:
         params["excludes"] = tuple(params["excludes"])
     try:
@@ -178,7 +183,7 @@ def plan_command(**params: Any) -> None:
     from metal_images.cachesync.syncer import Syncer
 
     config = build_config(params, needs_images=True)
-    Syncer(config).run_round(dry_run=True, out=ui.stdout_console())
+    Syncer(config).run_round(dry_run=True, out=ui.out)
 
 
 @cache_sync.command("serve")

@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from metal_images import paths, ui
-from metal_images.catalog import ImageSpec, load_catalog
+from metal_images.catalog import Catalog, ImageSpec, load_catalog
 
 
 @click.command("list")
@@ -26,6 +26,7 @@ def list_images(as_json: bool) -> None:
                 "version": s.version,
                 "base": _base(s),
                 "role": s.role,
+                "kernel": _kernel(catalog, s),
                 "features": s.features,
                 "supported": s.supported,
                 "built": paths.rootfs_dir(s.family).is_dir(),
@@ -34,17 +35,23 @@ def list_images(as_json: bool) -> None:
         ]
         click.echo(json.dumps(rows, indent=2))
         return
-    table = Table("IMAGE", "ID", "FROM", "ROLE", "SUPPORTED", "BUILT")
+    table = Table("IMAGE", "ID", "FROM", "ROLE", "KERNEL", "SUPPORTED", "BUILT")
     for s in specs:
         table.add_row(
             s.family,
             s.image_id,
             _base(s),
             s.role,
+            _kernel(catalog, s) or "-",
             "yes" if s.supported else "no",
             "yes" if paths.rootfs_dir(s.family).is_dir() else "-",
         )
-    ui.console.print(table)
+    ui.result(table)
+
+
+def _kernel(catalog: Catalog, spec: ImageSpec) -> str | None:
+    """The kernel package the image pins, its own or the nearest parent's."""
+    return next((s.kernel for s in reversed(catalog.lineage(spec.family)) if s.kernel), None)
 
 
 def _base(spec: ImageSpec) -> str:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from rich.text import Text
 
 from metal_images import ui
 from metal_images.errors import ConfigError
+from metal_images.files import atomic_write
 from metal_images.identity import Channel, ImageRef, parse_date
 from metal_images.store import open_store
 from metal_images.store.backend import Backend
@@ -30,6 +29,7 @@ from metal_images.store.publish import plan_publish, publish, resolve_source
 from metal_images.store.release import (
     api_entries,
     catalog_families,
+    check_base_url,
     describe,
     downloads_table,
     plan_release,
@@ -113,29 +113,22 @@ def publish_cmd(
     for name in images:
         local = read_local_set(resolve_source(name, target))
         with ui.step(f"publish {local.os}/{local.version} to {backend.url}/{target.path}"):
-            plan = plan_publish(backend, local, target, force=force)
             if dry_run:
-                _echo_plan(format_plan(plan))
+                _echo_plan(format_plan(plan_publish(backend, local, target, force=force)))
                 continue
-            for line in format_plan(plan):
-                ui.detail(line)
-            if not plan.changes:
-                ui.info("already published, nothing to do")
-                continue
-            publish(backend, local, plan)
+            prefix = ImageRef.make(target, local.os, local.version).prefix
+            started = dt.datetime.now(dt.UTC)
+            with backend.set_lock(prefix):  # file stores: one publish of a set at a time
+                for leftover in backend.clean_leftovers(prefix, before=started):
+                    ui.info(f"removed {leftover}, left by an interrupted publish")
+                plan = plan_publish(backend, local, target, force=force)
+                for line in format_plan(plan):
+                    ui.detail(line)
+                if not plan.changes:
+                    ui.info("already published, nothing to do")
+                    continue
+                publish(backend, local, plan)
             ui.info(f"{len(plan.transfers)} file(s), {plan.bytes:,} bytes -> {plan.dest.prefix}")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _expiration(value: str | None) -> dt.date | None:
@@ -165,6 +158,11 @@ def _expiration(value: str | None) -> dt.date | None:
     help="Write the metal-api image entries (YAML) to this file.",
 )
 @click.option("--expiration-date", metavar="YYYY-MM-DD", help="expirationDate of the metal-api entries.")
+@click.option(
+    "--notes",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the downloads table (markdown, to append to the release notes) to this file.",
+)
 @plan_options
 def release_cmd(
     images: tuple[str, ...],
@@ -173,19 +171,23 @@ def release_cmd(
     base_url: str | None,
     api_yaml: Path | None,
     expiration_date: str | None,
+    notes: Path | None,
     force: bool,
     dry_run: bool,
 ) -> None:
     """Promote stable images to metal-os/<YYYYMMDD>/ by server-side copy (no rebuild).
 
     IMAGE is an os (debian), os/version (debian/12) or a catalog family; none = every
-    complete image in stable. Prints the downloads table (markdown) and, with --api-yaml,
-    writes the metal-api entries: id <os>-<major.minor>.<YYYYMMDD> (debian/12 ->
+    complete image in stable. Prints the downloads table (markdown; --notes FILE writes it
+    to a file, as upstream's release workflow appends it to the release notes) and, with
+    --api-yaml, writes the metal-api entries: id <os>-<major.minor>.<YYYYMMDD> (debian/12 ->
     debian-12.0.20261125, firewall/3.0-ubuntu -> firewall-ubuntu-3.0.20261125).
     """
     parse_date(date)
     expires = _expiration(expiration_date)
     backend = store.open()
+    # checked before anything is copied: the URL goes into markdown links and YAML
+    base = check_base_url(base_url or backend.http_base())
     specs = catalog_families()
     families = {family: (spec.name, spec.version) for family, spec in specs.items()}
     sets = select_sets(stable_sets(backend), list(images), families)
@@ -197,15 +199,21 @@ def release_cmd(
             _echo_plan(format_plan(plan))
     else:
         run_release(backend, sets, plans)
-    base = (base_url.rstrip("/") + "/") if base_url else backend.http_base()
     released = describe([p.dest for p in plans], date, specs)
-    click.echo(downloads_table(released, base), nl=False)
+    table = downloads_table(released, base)
+    click.echo(table, nl=False)
+    if notes is not None:
+        if dry_run:
+            ui.info(f"would write the downloads table to {notes}")
+        else:
+            atomic_write(notes, table)
+            ui.info(f"downloads table written to {notes}")
     if api_yaml is not None:
         text = api_entries(released, base, expires)
         if dry_run:
             click.echo(f"\n# would write {api_yaml}:\n{text}", nl=False)
         else:
-            _write_atomic(api_yaml, text)
+            atomic_write(api_yaml, text)
             ui.info(f"metal-api image entries written to {api_yaml}")
 
 
@@ -238,7 +246,7 @@ def serve_cmd(store_url: str | None, bind: str, access_log: bool) -> None:
 
 @click.group("store")
 def store_group() -> None:
-    """Look into an image store: list images, diff their packages."""
+    """Look into an image store: list images, diff their packages, clean leftovers."""
 
 
 def _human(size: int) -> str:
@@ -295,10 +303,28 @@ def store_ls(store: StoreAddress, channel: str | None, as_json: bool) -> None:
         modified = s.modified.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if s.modified else ""
         row = (s.ref.os, s.ref.version, s.ref.channel.path, _human(s.image_size), _human(s.size))
         table.add_row(*row, str(len(s.files)), state, modified)
-    ui.console.print(table)
+    ui.result(table)
     for s in sets:
         if not s.complete:
             ui.info(f"INCOMPLETE {s.ref.short}: no {', '.join(s.missing)} (not picked up; re-run publish)")
+
+
+@store_group.command("clean")
+@store_options
+@click.option("--older-than", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Hours: leftovers younger than this may belong to a publish still running.")
+def store_clean(store: StoreAddress, older_than: float) -> None:
+    """Remove what killed publishes left: hidden temp files (file stores) and unfinished
+    multipart uploads (S3), started more than --older-than hours ago. Prints what went.
+
+    A publish cleans its own set the same way before it starts; this covers the whole store.
+    """
+    backend = store.open()
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(hours=older_than)
+    removed = backend.clean_leftovers("", before=before)
+    for leftover in removed:
+        click.echo(leftover)
+    ui.info(f"{backend.url}: {len(removed)} leftover(s) removed")
 
 
 @store_group.command("diff")

@@ -4,6 +4,10 @@ bytes (file or HTTP body) -> hashes of the compressed bytes -> LZ4 frame decoder
 tar headers. Nothing is saved to disk and memory stays flat: only entry metadata and a
 few small files are kept (see facts.py). The `.md5` (and `.sha256`/`.sha512`) sidecars
 are fetched beside the image, as metal-hammer does.
+
+A URL cannot hold the check forever: every read is counted against a SpeedRule (a
+minimum speed and an overall deadline), a sidecar is read up to SIDECAR_LIMIT bytes, and
+a broken LZ4 frame ends the download (the digests of a broken image are not computed).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import requests
 
 from metal_images.contract.facts import UNIT_DIRS, ArchiveEntry, ArchiveFacts, normalize
 from metal_images.errors import ConfigError, MetalImagesError
+from metal_images.speed import SpeedGuard, SpeedRule, TooSlow
 
 CHUNK = 1 << 20
 SIDECARS = ("md5", "sha256", "sha512")
@@ -34,6 +39,8 @@ CAPTURED_FOLDERS = ("etc/tmpfiles.d", "usr/lib/tmpfiles.d")
 CAPTURE_LIMIT = 1 << 20
 KERNEL_HEAD = 1024  # enough for the bzImage setup header (kexec_file_load needs a bzImage)
 TIMEOUT = 60
+SIDECAR_LIMIT = 64 << 10  # a checksum line is under 200 bytes
+URL_RULE = SpeedRule(min_rate=64 << 10, window=30.0, deadline=3600.0)
 
 _TYPES = {
     tarfile.REGTYPE: "file",
@@ -60,8 +67,11 @@ def is_url(source: str) -> bool:
 class _HashingRaw(io.RawIOBase):
     """The compressed bytes as they arrive: counted and hashed on the way through."""
 
-    def __init__(self, raw: Readable, algorithms: list[str]) -> None:
+    def __init__(self, raw: Readable, algorithms: list[str], guard: SpeedGuard | None = None) -> None:
         self._raw = raw
+        # one socket read at a time where offered (urllib3), so the guard sees a trickle
+        self._read = getattr(raw, "read1", raw.read)
+        self._guard = guard
         self.hashes = {name: hashlib.new(name) for name in algorithms}
         self.size = 0
 
@@ -69,7 +79,9 @@ class _HashingRaw(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._raw.read(len(buffer))
+        data = self._read(len(buffer))
+        if self._guard is not None:
+            self._guard.count(len(data))
         if not data:
             return 0
         n = len(data)
@@ -183,40 +195,58 @@ def _open_url(url: str) -> Iterator[Readable]:
         yield response.raw
 
 
-def fetch_sidecars(source: str) -> tuple[dict[str, str | None], dict[str, str]]:
+def _get_sidecar(url: str, rule: SpeedRule) -> str | None:
+    """The text at `url`, None on 404; at most SIDECAR_LIMIT bytes, read under `rule`."""
+    guard = SpeedGuard(rule, f"GET {url}")
+    with requests.get(url, timeout=TIMEOUT, stream=True) as response:
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise MetalImagesError(f"GET {url}: HTTP {response.status_code}")
+        data = bytearray()
+        while len(data) <= SIDECAR_LIMIT:
+            chunk = response.raw.read1(SIDECAR_LIMIT + 1 - len(data))
+            guard.count(len(chunk))
+            if not chunk:
+                break
+            data += chunk
+    if len(data) > SIDECAR_LIMIT:
+        raise MetalImagesError(f"GET {url}: larger than {SIDECAR_LIMIT} bytes, not a checksum sidecar")
+    return data.decode("utf-8", errors="replace")
+
+
+def fetch_sidecars(source: str, rule: SpeedRule = URL_RULE) -> tuple[dict[str, str | None], dict[str, str]]:
     """The `<image>.md5`/`.sha256`/`.sha512` texts next to the image (None where absent)."""
     texts: dict[str, str | None] = {}
     errors: dict[str, str] = {}
     for algorithm in SIDECARS:
         where = f"{source}.{algorithm}"
+        texts[algorithm] = None
         if is_url(source):
             try:
-                response = requests.get(where, timeout=TIMEOUT)
-            except requests.RequestException as exc:
-                errors[algorithm] = f"GET {where}: {exc}"
-                texts[algorithm] = None
-                continue
-            if response.status_code == 404:
-                texts[algorithm] = None
-            elif response.status_code >= 400:
-                errors[algorithm] = f"GET {where}: HTTP {response.status_code}"
-                texts[algorithm] = None
+                texts[algorithm] = _get_sidecar(where, rule)
+            except (requests.RequestException, TooSlow, MetalImagesError) as exc:
+                errors[algorithm] = str(exc) if isinstance(exc, MetalImagesError) else f"GET {where}: {exc}"
+        elif Path(where).is_file():
+            with open(where, "rb") as handle:
+                data = handle.read(SIDECAR_LIMIT + 1)
+            if len(data) > SIDECAR_LIMIT:
+                errors[algorithm] = f"{where}: larger than {SIDECAR_LIMIT} bytes, not a checksum sidecar"
             else:
-                texts[algorithm] = response.content.decode("utf-8", errors="replace")
-        else:
-            path = Path(where)
-            texts[algorithm] = path.read_text(errors="replace") if path.is_file() else None
+                texts[algorithm] = data.decode("utf-8", errors="replace")
     return texts, errors
 
 
-def collect_facts(source: str, *, role: str | None = None) -> ArchiveFacts:
-    """Read `source` (path or http(s) URL) once and return what the rules need."""
+def collect_facts(source: str, *, role: str | None = None, rule: SpeedRule = URL_RULE) -> ArchiveFacts:
+    """Read `source` (path or http(s) URL) once and return what the rules need; a URL is
+    read under `rule` (TooSlow when it trickles or passes its deadline)."""
     facts = ArchiveFacts(source=source, role=role)
-    facts.sidecars, facts.sidecar_errors = fetch_sidecars(source)
+    facts.sidecars, facts.sidecar_errors = fetch_sidecars(source, rule)
     algorithms = [a for a in SIDECARS if facts.sidecars.get(a) is not None] or ["md5"]
-    opener = _open_url(source) if is_url(source) else _open_local(Path(source))
+    remote = is_url(source)
+    opener = _open_url(source) if remote else _open_local(Path(source))
     with opener as raw_stream:
-        raw = _HashingRaw(raw_stream, algorithms)
+        raw = _HashingRaw(raw_stream, algorithms, SpeedGuard(rule, f"GET {source}") if remote else None)
         buffered = io.BufferedReader(raw, buffer_size=CHUNK)
         decoded = _GuardedLz4(buffered)
         try:
@@ -234,8 +264,11 @@ def collect_facts(source: str, *, role: str | None = None) -> ArchiveFacts:
                 decoded.drain()
             except _Lz4Failure:
                 facts.lz4_error = decoded.error
-        raw.drain()  # digests cover the whole file, even when a layer failed
         facts.tar_size = decoded.size
+        if remote and facts.lz4_error is not None:
+            facts.compressed_size = raw.size
+            return facts  # a broken frame ends the download: the rest is not worth the wait
+        raw.drain()  # digests cover the whole file, even when a layer failed
         facts.compressed_size = raw.size
         facts.digests = {name: h.hexdigest() for name, h in raw.hashes.items()}
     return facts

@@ -10,8 +10,9 @@ from rich.table import Table
 from rich.text import Text
 
 from metal_images.contract.facts import ArchiveFacts
-from metal_images.contract.reader import collect_facts
+from metal_images.contract.reader import URL_RULE, collect_facts
 from metal_images.contract.rules import Rule, Status, evaluate
+from metal_images.speed import SpeedRule
 
 STYLE = {"pass": "green", "fail": "red", "warn": "yellow", "skip": "dim"}
 
@@ -70,6 +71,6 @@ class Report:
                       f"({len(self.facts.entries)} entries, {self.facts.compressed_size / 1e6:.1f} MB)")
 
 
-def check_archive(source: str, *, role: str | None = None) -> Report:
-    facts = collect_facts(source, role=role)
+def check_archive(source: str, *, role: str | None = None, rule: SpeedRule = URL_RULE) -> Report:
+    facts = collect_facts(source, role=role, rule=rule)
     return Report(facts, [Result(rule, status, reason) for rule, status, reason in evaluate(facts)])

@@ -1,6 +1,7 @@
 """The contract's static rules (metal-stack-contract.md sections 4, 7.2, 7.4 and 8), as a
 registry: one small function per rule with an id and a one-line description, returning
-why it fails (or None). `check` runs them all on the facts of one archive.
+why it fails (a string), `Skip(why)` when it does not apply, or None when it passes.
+`check` runs them all on the facts of one archive.
 
 Severity `error`: metal-hammer, install-go or metal-networker break without it ([H], [I]).
 Severity `warning`: documented conventions and runtime expectations ([D], [S]) and our
@@ -14,9 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from metal_images.artifact.checksums import sidecar_problem
 from metal_images.contract.facts import UNIT_DIRS, ArchiveFacts, normalize
-from metal_images.contract.parsers import (
+from metal_images.imagefiles import (
     DEBIAN_FAMILY,
     KNOWN_OS_IDS,
     RHEL_FAMILY,
@@ -25,11 +25,20 @@ from metal_images.contract.parsers import (
     parse_os_release,
     parse_passwd,
 )
+from metal_images.sidecar import sidecar_problem
 
 Severity = Literal["error", "warning"]
 Status = Literal["pass", "fail", "warn", "skip"]
-Outcome = str | None  # the reason it fails; None = passes
-SKIP = "\0skip"  # prefix of an outcome that means "not applicable"
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A rule's outcome when it does not apply to this archive."""
+
+    reason: str
+
+
+Outcome = str | Skip | None  # why it fails, why it does not apply, or None: it passes
 
 ALLOWED_TYPES = frozenset({"dir", "file", "symlink", "hardlink"})
 PSEUDO_FILESYSTEMS = ("proc", "sys", "dev", "run")
@@ -61,8 +70,8 @@ def rule(
     return register
 
 
-def skip(reason: str) -> str:
-    return SKIP + reason
+def skip(reason: str) -> Skip:
+    return Skip(reason)
 
 
 def _listing(names: list[str]) -> str:
@@ -99,6 +108,8 @@ def md5_sidecar(facts: ArchiveFacts) -> Outcome:
     text = facts.sidecars.get("md5")
     if text is None:
         return skip(f"no {facts.source}.md5 beside the image (metal-hammer needs it)")
+    if "md5" not in facts.digests:
+        return skip("not compared: the download stopped at the broken LZ4 frame")
     return sidecar_problem(text, "md5", facts.digests["md5"])
 
 
@@ -107,6 +118,8 @@ def md5_sidecar(facts: ArchiveFacts) -> Outcome:
 def sha_sidecars(facts: ArchiveFacts) -> Outcome:
     problems = [facts.sidecar_errors[a] for a in ("sha256", "sha512") if a in facts.sidecar_errors]
     present = [a for a in ("sha256", "sha512") if facts.sidecars.get(a) is not None]
+    if present and not facts.digests:
+        return skip("not compared: the download stopped at the broken LZ4 frame")
     for algorithm in present:
         problem = sidecar_problem(facts.sidecars[algorithm] or "", algorithm, facts.digests[algorithm])
         if problem:
@@ -332,6 +345,39 @@ def tools(facts: ArchiveFacts) -> Outcome:
     return f"missing on PATH ({guess_role(facts)}, {os_name}): {', '.join(missing)}" if missing else None
 
 
+INSTALLER_PYTHON = (3, 9)
+
+
+def _python_minor(facts: ArchiveFacts) -> int | None:
+    """The minor version of the image's /usr/bin/python3: its link target, else its stdlib."""
+    entry = facts.resolve("usr/bin/python3")
+    if entry is None:
+        return None
+    named = re.search(r"/python3\.(\d+)$", "/" + entry.name)
+    if named:
+        return int(named.group(1))
+    stdlib = [int(m.group(1)) for e in facts.entries
+              if (m := re.fullmatch(r"usr/lib(?:64)?/python3\.(\d+)/os\.py", e.name))]
+    return max(stdlib) if stdlib else None
+
+
+@rule("installer-python", "/install.sh (a Python zipapp) finds python3 >= 3.9 with PyYAML "
+      "(CentOS 7 has 3.6)")
+def installer_python(facts: ArchiveFacts) -> Outcome:
+    go = facts.by_name.get("install-go")
+    if (go is not None and go.type in ("file", "hardlink")) or not facts.exists("install.sh"):
+        return skip("no /install.sh (install-go needs no Python)")
+    minor = _python_minor(facts)
+    if minor is None:
+        return "/usr/bin/python3 missing (or of unknown version): /install.sh runs with it"
+    if (3, minor) < INSTALLER_PYTHON:
+        return f"/usr/bin/python3 is 3.{minor}; /install.sh needs 3.{INSTALLER_PYTHON[1]} or newer"
+    yaml_module = re.compile(r"usr/lib(?:64)?/python3(?:\.\d+)?/(?:site|dist)-packages/yaml/__init__\.py")
+    if not any(yaml_module.fullmatch(e.name) for e in facts.entries):
+        return "PyYAML missing (no site-packages/yaml or dist-packages/yaml): /install.sh imports it"
+    return None
+
+
 @rule("uid-1000-free", "uid 1000 is free (or already `metal`): install-go creates metal with it")
 def uid_1000_free(facts: ArchiveFacts) -> Outcome:
     text = facts.text("etc/passwd")
@@ -367,11 +413,35 @@ def services(facts: ArchiveFacts) -> Outcome:
     if os_name not in RHEL_FAMILY:
         wanted += [("frr.service",), ("lldpd.service",), ("systemd-networkd.service",),
                    ("serial-getty@ttyS1.service",), ("watchdog.service",)]
+    else:  # RHEL keeps time with chronyd (no systemd-timesyncd); networkd comes from EPEL
+        wanted += [("frr.service",), ("lldpd.service",), ("systemd-networkd.service",),
+                   ("chronyd.service",)]
     problems = [f"{'|'.join(w)} not enabled" for w in wanted if not enabled.intersection(w)]
     default = facts.by_name.get("etc/systemd/system/default.target")
     if default is None or not default.linkname.endswith("multi-user.target"):
         problems.append("default.target is not multi-user.target")
     return "; ".join(problems) or None
+
+
+@rule("lldp-daemon", "an LLDP daemon the installer configures for phone home: Debian's lldpd "
+      "(lldpd + lldpcli, lldpd.service enabled) or go-lldpd (/usr/local/bin/lldpd)", severity="warning")
+def lldp_daemon(facts: ArchiveFacts) -> Outcome:
+    if facts.is_executable_file("usr/local/bin/lldpd"):
+        return None  # go-lldpd reads install.yaml itself
+    missing = [f"/{p}" for p in ("usr/sbin/lldpd", "usr/sbin/lldpcli") if not facts.is_executable_file(p)]
+    if missing:
+        return (f"no LLDP daemon ({', '.join(missing)} missing): the machine never phones home "
+                "to metal-core, which then treats it as dead")
+    if "lldpd.service" not in facts.enabled_units:
+        return "lldpd.service is not enabled: the machine never phones home to metal-core"
+    return None
+
+
+@rule("no-baked-nvme-identity", "no /etc/nvme/hostnqn or hostid in the image (each machine "
+      "generates its own; a shared one breaks NVMe/TCP access control)", severity="warning")
+def no_baked_nvme_identity(facts: ArchiveFacts) -> Outcome:
+    baked = [f"/{p}" for p in ("etc/nvme/hostnqn", "etc/nvme/hostid") if facts.exists(p)]
+    return f"{', '.join(baked)} baked into the image: every machine would share it" if baked else None
 
 
 def _unit_text(facts: ArchiveFacts, name: str) -> str | None:
@@ -426,8 +496,8 @@ def evaluate(facts: ArchiveFacts) -> list[tuple[Rule, Status, str]]:
         outcome = item.check(facts)
         if outcome is None:
             results.append((item, "pass", ""))
-        elif outcome.startswith(SKIP):
-            results.append((item, "skip", outcome.removeprefix(SKIP)))
+        elif isinstance(outcome, Skip):
+            results.append((item, "skip", outcome.reason))
         else:
             results.append((item, "fail" if item.severity == "error" else "warn", outcome))
     return results

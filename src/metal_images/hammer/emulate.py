@@ -9,6 +9,7 @@ from typing import Any
 
 from metal_images import __version__, ui
 from metal_images.errors import MetalImagesError
+from metal_images.imagefiles import os_id, parse_os_release
 
 from . import burn, disk, inputs, install, pull
 
@@ -82,8 +83,7 @@ def read_os_id(root: Path) -> str:
     path = root / "etc/os-release"
     if not path.exists() and (root / "usr/lib/os-release").exists():
         path = root / "usr/lib/os-release"
-    for line in path.read_text(errors="replace").splitlines() if path.exists() else []:
-        key, _, value = line.partition("=")
-        if key.strip() == "ID":
-            return value.strip().strip('"').lower()
+    found = os_id(parse_os_release(path.read_text(errors="replace"))) if path.exists() else ""
+    if found:
+        return found
     raise MetalImagesError(f"the image has no ID in /etc/os-release ({path})")

@@ -10,6 +10,7 @@ import yaml
 
 from metal_images import chroot
 from metal_images.errors import MetalImagesError
+from metal_images.files import atomic_write
 from metal_images.runner import run
 
 from .disk import FstabEntry
@@ -86,8 +87,4 @@ def copy_boot_files(root: Path, info: BootInfo, dest: Path) -> tuple[Path, Path 
 def write_fstab(root: Path, entries: list[FstabEntry], version: str) -> None:
     """Overwrite /etc/fstab after the installer, as the hammer does."""
     lines = [f'# created by metal-hammer: "{version}"', *(e.line() for e in entries)]
-    path = root / "etc/fstab"
-    partial = path.with_name(".fstab.tmp")
-    partial.write_text("\n".join(lines) + "\n")
-    partial.chmod(0o644)
-    partial.replace(path)
+    atomic_write(root / "etc/fstab", "\n".join(lines) + "\n")

@@ -18,6 +18,7 @@ from typing import Any
 import requests
 
 from metal_images.errors import MetalImagesError
+from metal_images.sidecar import first_token
 
 CHUNK = 1024 * 1024
 
@@ -60,10 +61,10 @@ def _download(url: str, dest: Path) -> str:
 
 def expected_md5(text: str, url: str) -> str:
     """The hammer's rule: the text before the first space is the sum."""
-    tokens = text.split()
-    if not tokens:
+    token = first_token(text)
+    if not token:
         raise MetalImagesError(f"{url}.md5 is empty")
-    return tokens[0].lower()
+    return token
 
 
 def pull(url: str, dest: Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import rhel
 from .context import Context
 from .errors import InstallError
 
@@ -24,8 +25,8 @@ def create_metal_user(ctx: Context) -> None:
     )
     # chpasswd takes the password on stdin: it never shows up in a process list
     ctx.run(["chpasswd"], stdin=f"{USER}:{ctx.cfg.password}\n", timeout=10)
-    if ctx.osinfo.id == "almalinux":
-        ctx.run(["chpasswd"], stdin=f"root:{ctx.cfg.password}\n", timeout=10)  # rescue mode login
+    if not ctx.osinfo.debian_family:
+        rhel.set_root_password(ctx)
 
 
 def authorized_keys(ctx: Context) -> None:

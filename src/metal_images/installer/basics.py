@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import pkgutil
-import re
 from typing import Any, Dict
 
 import yaml
 
+from . import rhel
 from .context import Context
+from .network.system import chrony_conf
 from .userdata import ignition_binary
 
 # upstream's install-go writes these when metal-hammer gives no dns_servers
@@ -27,17 +28,16 @@ def resolv_conf(ctx: Context) -> None:
 
 
 def ntp(ctx: Context) -> None:
+    if not ctx.osinfo.debian_family:
+        rhel.ntp(ctx)  # chronyd: RHEL has no systemd-timesyncd
+        return
     servers = ctx.cfg.ntp_servers
+    if ctx.cfg.role == "firewall":
+        # as os-installer: the whole file, its default pool when install.yaml names none
+        ctx.target.write(CHRONY_CONF, chrony_conf(servers), mode=0o644)
+        return
     if not servers:
         ctx.log("no ntp_servers in install.yaml: the image's defaults stay")
-        return
-    if ctx.cfg.role == "firewall":
-        existing = ctx.target.read(CHRONY_CONF) if ctx.target.exists(CHRONY_CONF) else ""
-        kept = [line for line in existing.splitlines() if not re.match(r"^\s*(pool|server|peer)\s", line)]
-        text = "\n".join(kept).rstrip("\n") + "\n" if kept else ""
-        text += "# from /etc/metal/install.yaml ntp_servers\n"
-        text += "".join(f"server {s} iburst\n" for s in servers)
-        ctx.target.write(CHRONY_CONF, text, mode=0o644)
         return
     ctx.target.write(
         TIMESYNCD_DROPIN,

@@ -12,6 +12,7 @@ from typing import List, Optional, Tuple
 
 import yaml
 
+from . import rhel
 from .context import Context
 from .errors import InstallError
 
@@ -140,6 +141,9 @@ def raid(ctx: Context) -> None:
     if ctx.osinfo.debian_family:
         ctx.target.mkdir("/var/lib/initramfs-tools", 0o755)
         ctx.run(["update-initramfs", "-u"], timeout=900)
+    else:
+        kernel, _ = find_kernel(ctx)
+        rhel.rebuild_initramfs_for_raid(ctx, kernel.rsplit("/vmlinuz-", 1)[1])
     if ctx.from_ci:
         ctx.log("INSTALL_FROM_CI=true: no UEFI boot entries")
         return

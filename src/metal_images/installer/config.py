@@ -533,7 +533,7 @@ def parse(text: str) -> InstallConfig:
 def _check_ranges(config: InstallConfig) -> None:
     """Unique VRFs, VLAN ids and interface names Linux accepts (metal-networker's numbering)."""
     seen: Dict[int, int] = {}
-    evpn = [i for i, n in enumerate(config.networks) if n.evpn] if config.role == "firewall" else []
+    evpn = [i for i, n in enumerate(config.networks) if not n.underlay] if config.role == "firewall" else []
     for i in evpn:
         net = config.networks[i]
         if net.vrf in seen:
@@ -543,12 +543,10 @@ def _check_ranges(config: InstallConfig) -> None:
         seen[net.vrf] = i
         for name in (f"vrf{net.vrf}", f"vlan{net.vrf}", f"vni{net.vrf}"):
             if len(name.encode()) > IFNAME_MAX:
-                raise InstallError(
-                    f"install.yaml: networks[{i}].vrf: name {name} exceeds {IFNAME_MAX} bytes"
-                )
-    if VLAN_OFFSET + len(evpn) - 1 > VLAN_MAX:
+                raise InstallError(f"install.yaml: networks[{i}].vrf: name {name} exceeds {IFNAME_MAX} bytes")
+    if evpn and VLAN_OFFSET + evpn[-1] > VLAN_MAX:
         raise InstallError(
-            f"install.yaml: networks: {len(evpn)} networks exceed the VLAN ids up to {VLAN_MAX}"
+            f"install.yaml: networks[{evpn[-1]}]: its VLAN id {VLAN_OFFSET + evpn[-1]} exceeds {VLAN_MAX}"
         )
 
 
@@ -567,16 +565,14 @@ def validate_networks(config: InstallConfig) -> None:
         primary = primaries[0]
         if not primary.ips:
             raise InstallError("install.yaml: networks: the private primary network has no ips")
-        if not any(ip.version == 4 for ip in primary.ips):
-            raise InstallError("install.yaml: networks: the private primary network has no IPv4 (router id)")
         return
     underlays = [n for n in config.networks if n.underlay]
     if len(underlays) != 1:
         raise InstallError(
             f"install.yaml: networks: a firewall needs exactly one underlay network, got {len(underlays)}"
         )
-    if not any(ip.version == 4 for ip in underlays[0].ips):
-        raise InstallError("install.yaml: networks: the underlay network has no IPv4 address")
+    if not underlays[0].ips:
+        raise InstallError("install.yaml: networks: the underlay network has no ips (loopback, VTEP)")
     for i, net in enumerate(config.networks):
         if not net.underlay and net.vrf == 0:
             raise InstallError(f"install.yaml: networks[{i}].vrf: a firewall network needs a VRF id > 0")

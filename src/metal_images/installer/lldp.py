@@ -14,6 +14,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import yaml
 
+from . import safeyaml
 from .context import INSTALL_YAML, Context
 from .errors import InstallError
 
@@ -33,6 +34,7 @@ def phone_home_values(text: str) -> Tuple[str, str]:
     The base loader keeps every scalar as written (go-lldpd's fields are strings), so an
     unquoted timestamp is not turned into a datetime and printed differently.
     """
+    safeyaml.check_shape(text, "install.yaml")
     try:
         data = yaml.load(text, Loader=yaml.BaseLoader)  # BaseLoader: plain strings only
     except yaml.YAMLError as exc:
@@ -79,7 +81,8 @@ def daemon(ctx: Context) -> Optional[str]:
 
 
 def configure(ctx: Context) -> None:
-    machine_uuid, timestamp = phone_home_values(ctx.target.read(INSTALL_YAML))
+    text = safeyaml.decode(ctx.target.path(INSTALL_YAML).read_bytes(), "install.yaml")
+    machine_uuid, timestamp = phone_home_values(text)
     found = daemon(ctx)
     if found == "lldpd":
         ctx.target.write(LLDPD_CONF, lldpd_config(machine_uuid, timestamp), mode=0o644)

@@ -34,6 +34,10 @@ def read_install_yaml(ctx: Context) -> None:
     text = safeyaml.decode(ctx.target.path(INSTALL_YAML).read_bytes(), "install.yaml")
     ctx.config = config.parse(text)
     userdata.precheck(ctx)
+    # the phone-home values too, before anything is written, where an LLDP daemon will
+    # announce them (os-installer's and metal-networker's inputs may lack them otherwise)
+    if lldp.daemon(ctx) is not None:
+        lldp.phone_home_values(text)
     ctx.log(f"install.yaml: role {ctx.config.role}, hostname {ctx.config.hostname}")
     # in a docker-built tree systemd-detect-virt would report "docker" forever
     ctx.target.remove("/.dockerenv")

@@ -1,13 +1,15 @@
 """The store over HTTP (aiohttp): files with Range/HEAD/ETag, directory listings, no escapes.
 
-Files go through `files.file_response` (aiohttp's FileResponse), which does sendfile, Range (206/416), HEAD,
-ETag/If-None-Match and Last-Modified/If-Modified-Since. A directory answers with an HTML
-index, or JSON for `Accept: application/json` / `?format=json`. Hidden names (upload temp
-files) and anything resolving outside the root answer 404.
+Files go through `files.file_response` (aiohttp's FileResponse), which does sendfile,
+Range (206/416), HEAD, ETag/If-None-Match and Last-Modified/If-Modified-Since. A directory
+answers with an HTML index, or JSON for `Accept: application/json` / `?format=json`; `/`, `/metal-os/` and
+each channel's folder answer with the store page (store/page.py; `?index`: the plain index).
+Hidden names (upload temp files) and anything resolving outside the root answer 404.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import html
 import json
@@ -17,6 +19,8 @@ from urllib.parse import quote
 from aiohttp import web
 
 from metal_images.serve.files import file_response, resolve_inside
+from metal_images.store.file_backend import FileBackend
+from metal_images.store.page import page_for_path, store_page
 
 TEXT_SUFFIXES = (".md5", ".sha256", ".sha512", ".txt")
 ROOT_KEY = web.AppKey("root", Path)
@@ -83,6 +87,10 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if target.is_dir():
         if not request.path.endswith("/"):
             raise web.HTTPMovedPermanently(request.path + "/")
+        if not _wants_json(request) and "index" not in request.query:
+            page = await store_page_response(root, request.path)
+            if page is not None:
+                return page
         entries = _listing(root, target)
         if _wants_json(request):
             body = json.dumps({"path": request.path, "entries": entries}, indent=1)
@@ -92,6 +100,17 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if not headers:
         headers["Content-Type"] = "application/octet-stream"
     return file_response(request, target, headers)
+
+
+async def store_page_response(root: Path, path: str) -> web.Response | None:
+    """The store page (store/page.py) for `/`, `/metal-os/` and `/metal-os/<channel>/` of the
+    store at `root`; None for any other path. Rendered off the event loop (it reads files)."""
+    is_page, channel = page_for_path(path)
+    if not is_page:
+        return None
+    loop = asyncio.get_running_loop()
+    text = await loop.run_in_executor(None, store_page, FileBackend(root), channel)
+    return web.Response(text=text, content_type="text/html", charset="utf-8")
 
 
 def make_app(root: Path) -> web.Application:

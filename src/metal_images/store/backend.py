@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from metal_images.errors import MetalImagesError
 
 Progress = Callable[[int], None]  # called with the number of bytes just transferred
 
@@ -21,6 +24,19 @@ class ObjectInfo:
     etag: str = ""
     sha256: str | None = None  # recorded at upload (S3 metadata) when known
     md5: str | None = None  # recorded at upload, or a single-part S3 ETag
+
+
+class UploadMismatch(MetalImagesError):
+    """The bytes uploaded do not hash to what the caller said they are (the file changed)."""
+
+
+def check_uploaded(key: str, source: Path, expected_md5: str, uploaded_md5: str) -> None:
+    """Raise UploadMismatch when an expected md5 is given and the upload's differs."""
+    if expected_md5 and uploaded_md5 != expected_md5:
+        raise UploadMismatch(
+            f"{source}: changed while publishing it: the bytes sent hash to md5 {uploaded_md5}, "
+            f"its checksum says {expected_md5}; {key} was not stored (re-export, then publish)"
+        )
 
 
 class Backend(Protocol):
@@ -38,8 +54,18 @@ class Backend(Protocol):
     def read_bytes(self, key: str) -> bytes:
         """A small object's content (sidecars, packages.txt)."""
 
-    def put_file(self, key: str, source: Path, *, sha256: str, md5: str, progress: Progress | None) -> None:
-        """Upload atomically: readers see the old object or the new one, never a part."""
+    def put_file(self, key: str, source: Path, *, sha256: str, md5: str, progress: Progress | None) -> str:
+        """Upload atomically: readers see the old object or the new one, never a part. The
+        bytes are md5-hashed as they are sent; when `md5` is given and differs, nothing is
+        stored (UploadMismatch). Returns the md5 of what was stored."""
+
+    def set_lock(self, prefix: str) -> AbstractContextManager[None]:
+        """Exclusive right to change the set at `prefix` (file stores: a lock file; S3 has
+        none, publish compares before it completes a set instead)."""
+
+    def clean_leftovers(self, prefix: str, before: dt.datetime) -> Sequence[str]:
+        """Remove what killed uploads below `prefix` left (temp files, unfinished multipart
+        uploads) that were started before `before`; returns what went."""
 
     def copy(self, source_key: str, dest_key: str) -> None:
         """Copy inside the store without downloading (server-side / hardlink)."""

@@ -2,7 +2,10 @@
 
 Writes go to a hidden temp file in the target folder and are renamed into place, so a
 reader (serve, cache-sync) never sees half a file; listings skip hidden names.
-Release copies are hardlinks (instant, no extra space); safe because no object is ever
+Uploads are hashed as they are written and renamed into place only when the md5 matches.
+A publish holds a lock file in the set's folder, so two publishes of one set cannot
+interleave; temp files of killed uploads are removed by the next publish of the set and
+by `store clean`. Release copies are hardlinks (instant, no extra space); safe because no object is ever
 modified in place, only replaced by rename.
 
 Checksums recorded at upload live in an extended attribute together with the file's size
@@ -15,18 +18,22 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
+import fcntl
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from metal_images.errors import MetalImagesError
+from metal_images.files import atomic_output, file_digest
 from metal_images.identity import check_key, check_prefix
-from metal_images.store.backend import ObjectInfo, Progress
+from metal_images.store.backend import ObjectInfo, Progress, check_uploaded
 
 CHUNK = 8 << 20
 XATTR = "user.metal-images.checksums"
+TEMP_SUFFIX = ".tmp"  # `.<name>.<random>.tmp`: an upload in progress, or left by a killed one
+LOCK_FILE = ".publish.lock"
 
 
 def _record_checksums(fd: int, sha256: str, md5: str) -> None:
@@ -47,14 +54,6 @@ def _recorded_checksums(path: Path, st: os.stat_result) -> tuple[str | None, str
     if int(size) != st.st_size or int(mtime) != st.st_mtime_ns:
         return None, None  # changed behind our back: the record is stale
     return sha256, None if md5 == "-" else md5
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class FileBackend:
@@ -95,7 +94,7 @@ class FileBackend:
         info = self.stat(key)
         if info is None:
             return None
-        return info.sha256 or file_sha256(self.path(key))
+        return info.sha256 or file_digest(self.path(key))
 
     def read_bytes(self, key: str) -> bytes:
         try:
@@ -105,35 +104,58 @@ class FileBackend:
 
     def _temp_beside(self, target: Path) -> tuple[int, Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
         return fd, Path(name)
 
-    def put_file(self, key: str, source: Path, *, sha256: str, md5: str, progress: Progress | None) -> None:
-        target = self.path(key)
-        fd, temp = self._temp_beside(target)
-        try:
-            with source.open("rb") as src:
-                size = os.fstat(src.fileno()).st_size
-                offset = 0
-                while offset < size:
-                    # sendfile copies in the kernel; chunks keep the progress bar moving
-                    sent = os.sendfile(fd, src.fileno(), offset, min(CHUNK, size - offset))
-                    if sent == 0:
-                        raise MetalImagesError(f"{source}: file shrank while publishing it")
-                    offset += sent
-                    if progress:
-                        progress(sent)
-            os.fchmod(fd, 0o644)
-            os.fsync(fd)
-            _record_checksums(fd, sha256, md5)
-            os.close(fd)
-            fd = -1
-            os.replace(temp, target)
-        except BaseException:
-            if fd >= 0:
-                os.close(fd)
-            temp.unlink(missing_ok=True)
-            raise
+    def put_file(self, key: str, source: Path, *, sha256: str, md5: str, progress: Progress | None) -> str:
+        digest = hashlib.md5(usedforsecurity=False)
+        buffer = bytearray(CHUNK)
+        view = memoryview(buffer)
+        with atomic_output(self.path(key), durable=True, suffix=TEMP_SUFFIX) as out, \
+                source.open("rb", buffering=0) as src:
+            # read, hash, write: the md5 is of the bytes stored, not of what was exported
+            while n := src.readinto(buffer):
+                digest.update(view[:n])
+                out.write(view[:n])
+                if progress:
+                    progress(n)
+            check_uploaded(key, source, md5, digest.hexdigest())  # raising drops the temp file
+            out.flush()
+            _record_checksums(out.fileno(), sha256, digest.hexdigest())
+        return digest.hexdigest()
+
+    @contextlib.contextmanager
+    def set_lock(self, prefix: str) -> Iterator[None]:
+        """A lock file in the set's folder (hidden: listings and serve skip it); the kernel
+        drops it when the process dies."""
+        folder = self.root / check_prefix(prefix)
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / LOCK_FILE).open("w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                message = f"{self.url}/{prefix}: another publish of this set is running"
+                raise MetalImagesError(message) from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def clean_leftovers(self, prefix: str, before: dt.datetime) -> Sequence[str]:
+        base = self.root / check_prefix(prefix) if prefix else self.root
+        removed: list[str] = []
+        if not base.is_dir():
+            return removed
+        for dirpath, _dirnames, filenames in os.walk(base):
+            for name in sorted(filenames):
+                path = Path(dirpath) / name
+                if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    if dt.datetime.fromtimestamp(path.lstat().st_mtime, tz=dt.UTC) < before:
+                        path.unlink()
+                        removed.append(path.relative_to(self.root).as_posix())
+        return removed
 
     def copy(self, source_key: str, dest_key: str) -> None:
         source, target = self.path(source_key), self.path(dest_key)

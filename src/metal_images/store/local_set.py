@@ -7,16 +7,14 @@ second pass over a GiB here); the small files are hashed directly.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from metal_images.artifact.registry import ARTIFACT_FILES, IMAGE, MD5, SHA256
 from metal_images.errors import ConfigError
 from metal_images.identity import check_os, check_version
+from metal_images.sidecar import read_digest
 from metal_images.store.plan import FileFacts
-
-_SIDECAR = re.compile(r"^(?P<sum>[0-9a-f]+) [ *](?P<name>\S+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -34,15 +32,8 @@ class LocalSet:
     files: dict[str, LocalFile]
 
 
-def read_sidecar(text: str, where: str, length: int) -> str:
-    """`<hex>  img.tar.lz4` (md5sum/sha256sum format) -> the hex digest."""
-    first = text.strip().splitlines()[0] if text.strip() else ""
-    match = _SIDECAR.match(first)
-    if not match or len(match["sum"]) != length:
-        raise ConfigError(f"{where}: not in checksum format '<hex>  {IMAGE}'")
-    if Path(match["name"]).name != IMAGE:
-        raise ConfigError(f"{where}: names '{match['name']}', expected {IMAGE}")
-    return match["sum"]
+def _sidecar_digest(path: Path, algorithm: str) -> str:
+    return read_digest(path.read_text(), algorithm, what=str(path), file_name=IMAGE)
 
 
 def _hash_small(path: Path) -> FileFacts:
@@ -70,8 +61,8 @@ def read_local_set(directory: Path) -> LocalSet:
         if not path.is_file():
             continue
         if artifact.name == IMAGE:
-            md5 = read_sidecar((directory / MD5).read_text(), str(directory / MD5), 32)
-            sha = read_sidecar((directory / SHA256).read_text(), str(directory / SHA256), 64)
+            md5, sha = (_sidecar_digest(directory / sidecar, algorithm)
+                        for sidecar, algorithm in ((MD5, "md5"), (SHA256, "sha256")))
             facts = FileFacts(path.stat().st_size, sha, md5)
         else:
             facts = _hash_small(path)

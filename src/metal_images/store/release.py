@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import yaml
@@ -124,15 +125,32 @@ def describe(refs: list[ImageRef], date: str, specs: dict[str, ImageSpec]) -> li
     return out
 
 
+# what may stand in a markdown link target unescaped; anything else in a base URL is refused
+_LINK_URL = re.compile(r"^https?://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+$")
+
+
+def check_base_url(url: str) -> str:
+    """The download base of the release notes and the metal-api entries: http(s), and no
+    character that could break out of a markdown link or a YAML scalar."""
+    if not _LINK_URL.match(url):
+        raise ConfigError(f"base URL '{url}' (--base-url or $METAL_IMAGES_BASE_URL): expected an "
+                          "http(s) URL without spaces, quotes, brackets or '|'")
+    return url.rstrip("/") + "/"
+
+
 def downloads_table(images: list[ReleasedImage], base_url: str) -> str:
-    """Upstream's release note table: IMAGE | URL | CHECKSUM | PACKAGES, sorted by URL."""
-    rows = sorted(
-        (base_url + i.ref.key(IMAGE), i.ref, base_url + i.ref.key(MD5), base_url + i.ref.key(PACKAGES))
-        for i in images
-    )
+    """Upstream's release-note table (what its release workflow appends to the release body):
+    `## Downloads`, then IMAGE | URL | CHECKSUM | PACKAGES with one row per image, sorted by
+    URL; IMAGE is the store folder (`metal-os/<date>/<os>/<version>`), the others are links
+    named after the file."""
+    def link(ref: ImageRef, name: str) -> str:
+        return f"[{name}]({base_url}{ref.key(name)})"
+
+    rows = sorted((base_url + i.ref.key(IMAGE), i.ref) for i in images)
     lines = ["## Downloads", "", "| IMAGE | URL | CHECKSUM | PACKAGES |", "|---|---|---|---|"]
-    for url, ref, md5, pkgs in rows:
-        lines.append(f"| {ref.os}/{ref.version} | {url} | {md5} | {pkgs} |")
+    for _, ref in rows:
+        folder = ref.prefix.rstrip("/")
+        lines.append(f"| {folder} | {link(ref, IMAGE)} | {link(ref, MD5)} | {link(ref, PACKAGES)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -21,6 +21,7 @@ from metal_images import ui
 from metal_images.checks.context import CheckContext
 from metal_images.checks.runner import CheckResult, run_checks
 from metal_images.checks.userdata import expectations
+from metal_images.files import atomic_write
 from metal_images.hammer import emulate, inputs, pull
 from metal_images.signals import interruptible
 
@@ -114,7 +115,7 @@ def run_test(artifact: str, out: Path, options: TestOptions) -> TestReport:
                     report.results = run_checks(ctx, address=vm.ssh.address, ssh_config=vm.ssh.config,
                                                 key=key.private_key_path, out=out)
                 write_report(report)
-                ui.console.print(summary_table(report))
+                print_summary(report)
                 if options.keep:
                     hold(vm)
     finally:
@@ -135,6 +136,11 @@ def hold(vm: session.VmSession) -> None:
         ui.info("stopping the VM")
 
 
+def print_summary(report: TestReport) -> None:
+    """The checks' table and the phases: the result of `test`, on stdout."""
+    ui.result(summary_table(report))
+
+
 def summary_table(report: TestReport) -> Table:
     table = Table(title=f"metal-images test ({report.accel or 'no boot'})")
     table.add_column("check")
@@ -143,8 +149,9 @@ def summary_table(report: TestReport) -> Table:
     table.add_column("message")
     for result in report.results:
         style = "green" if result.outcome == "passed" else "red"
-        table.add_row(result.name, Text(result.outcome, style=style), f"{result.seconds:.1f}s",
-                      result.message[:100])
+        # names and messages are plain text: `test_sysctl[kernel.printk]` is no markup tag
+        table.add_row(Text(result.name), Text(result.outcome, style=style), f"{result.seconds:.1f}s",
+                      Text(result.message[:100]))
     for phase, seconds in report.phases.items():
         table.add_row(f"phase: {phase}", "", ui.format_duration(seconds), "")
     return table
@@ -158,9 +165,7 @@ def write_report(report: TestReport) -> None:
     data = {"accel": report.accel, "phases_seconds": report.phases, "checks": len(report.results),
             "passed": passed, "failed": len(report.results) - passed,
             "results": [asdict(r) for r in report.results]}
-    partial = report.out / ".phases.json.tmp"
-    partial.write_text(json.dumps(data, indent=2) + "\n")
-    partial.replace(report.out / "phases.json")
+    atomic_write(report.out / "phases.json", json.dumps(data, indent=2) + "\n")
 
 
 def default_install_yaml(role: str) -> Path:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 
-from metal_images.runner import Result, run
+from metal_images.runner import Result, probe, run
 
 
 def ns_argv(namespace: str, argv: Sequence[str]) -> list[str]:
@@ -19,8 +18,7 @@ def ns_run(namespace: str, argv: Sequence[str], *, check: bool = True, timeout: 
 
 
 def _pids_in(namespace: str) -> list[int]:
-    result = subprocess.run(["ip", "netns", "pids", namespace], capture_output=True, text=True, check=False)
-    return [int(p) for p in result.stdout.split() if p.isdigit()]
+    return [int(p) for p in probe(["ip", "netns", "pids", namespace]).stdout.split() if p.isdigit()]
 
 
 @contextmanager

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import functools
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from metal_images import ui
+from metal_images.runner import probe
 
 QEMU = "qemu-system-x86_64"
 OVMF_DIR = Path("/usr/share/OVMF")
@@ -51,11 +51,8 @@ def kvm_works(kernel: Path) -> bool:
         argv = [QEMU, "-accel", "kvm", "-cpu", "host", "-machine", "q35", "-m", "128", "-display", "none",
                 "-no-reboot", "-monitor", "none", "-serial", f"file:{log}",
                 "-kernel", str(kernel), "-append", "console=ttyS0 panic=-1 root=/dev/nonexistent"]
-        try:
-            proc = subprocess.run(argv, capture_output=True, timeout=KVM_PROBE_SECONDS, check=False)
-            failed = proc.returncode != 0 and not log.exists()
-        except subprocess.TimeoutExpired:
-            failed = False
+        answer = probe(argv, timeout=KVM_PROBE_SECONDS)  # a timeout: it booted and kept running
+        failed = answer.returncode not in (0, None) and not log.exists()
         text = log.read_text(errors="replace") if log.exists() else ""
         works = not failed and "Linux version" in text
     ui.info(f"KVM {'works' if works else 'does not work here: using TCG (slower)'}")

@@ -16,10 +16,10 @@ from metal_images import ui
 from metal_images.errors import MetalImagesError
 from metal_images.hammer.emulate import Installed
 from metal_images.hammer.inputs import nic_macs, router_ip
+from metal_images.runner import background, require_running
 
 from . import qemu
 from .netns import ns_argv
-from .processes import background, require_running
 from .ssh import SshTarget, wait_for_login, write_ssh_config
 from .switch import Switch, running_switch
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from pathlib import Path
 import paramiko
 
 from metal_images.errors import MetalImagesError
+from metal_images.runner import probe
 
 from .netns import ns_argv
 
@@ -51,7 +51,7 @@ def write_ssh_config(namespace: str, address: str, key: Path, path: Path) -> Ssh
 def port_open(target: SshTarget) -> bool:
     argv = ns_argv(target.namespace, [sys.executable, "-m", "metal_images.vm.nsproxy", "--probe",
                                       target.address, "22"])
-    return subprocess.run(argv, capture_output=True, timeout=30, check=False).returncode == 0
+    return probe(argv, timeout=30).ok
 
 
 def connect(target: SshTarget, timeout: float = 30) -> paramiko.SSHClient:

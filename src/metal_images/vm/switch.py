@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from metal_images.errors import MetalImagesError
+from metal_images.runner import background, require_running
 
 from .netns import network_namespace, ns_argv, ns_run
-from .processes import background, require_running
 
 SERVICE_ADDRESS = "10.254.0.1"  # DNS + NTP; announced by BGP as a /32
 ENDPOINT_ADDRESS = "10.254.1.1"  # HTTP "internet" endpoint; reachable only via the default route

@@ -102,6 +102,10 @@ def make_tree(root: Path, *, os_id: str = "debian", firewall: bool = False) -> N
     if firewall:
         write(root, "/lib/systemd/system/chrony@.service", "[Service]\n")
         write(root, "/etc/chrony/chrony.conf", "pool 2.debian.pool.ntp.org iburst\nmakestep 1 3\nrtcsync\n")
+        # the programs of the units the installer enables (it skips those an image lacks)
+        for program in ("/usr/local/bin/node_exporter", "/usr/bin/nftables-exporter",
+                        "/usr/bin/suricata-update"):
+            write(root, program, "#!/bin/sh\n", 0o755)
 
 
 def install_fixture(root: Path, name: str, *, extra: str = "", userdata: str | None = None) -> None:

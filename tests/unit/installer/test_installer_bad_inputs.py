@@ -220,6 +220,14 @@ BAD = [
         runner=tool_fails("vtysh", 2, "line 3: % Unknown command\n"),
     ),
     Bad(
+        "firewall nft rejected",
+        "network",
+        "generated /etc/nftables/rules is rejected by nft: "
+        "/etc/metal/networker/rules:7:3-6: Error: syntax error, unexpected junk",
+        runner=tool_fails("nft", 1, "/etc/metal/networker/rules:7:3-6: Error: syntax error, unexpected junk\n"
+                          "\t\tjunk\n\t\t^^^^\n"),
+    ),
+    Bad(
         "useradd fails",
         "metal user",
         "`useradd --create-home --uid 1000 --gid sudo --shell /bin/bash metal` "

@@ -1,88 +1,143 @@
-"""The firewall's services as the installer renders them from install.yaml (services.py)."""
+"""The firewall's services as the installer renders them from install.yaml (services.py),
+/etc/hosts (system.py) and chrony.conf.
+
+Golden cases with our own inputs (golden_firewall/inputs/) and expected files
+(golden_firewall/services/<case>/<path in the image>), written from our reading of
+metal-networker's and os-installer's service templates; regenerate after an intended
+change with `UPDATE_GOLDEN=1 pytest tests/unit/installer/test_installer_firewall_services.py`
+and review the diff. The focused tests pin the behaviour that matters one line at a time.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from installer_fakes import FakeRunner, make_tree
 
 from metal_images.installer import config
+from metal_images.installer.context import Context
 from metal_images.installer.errors import InstallError
-from metal_images.installer.network import services
+from metal_images.installer.network import configure, services, system
 from metal_images.installer.network.plan import plan
+from metal_images.installer.target import Target
 
-FIXTURES = Path(__file__).parent / "fixtures"
-VPN = "vpn:\n  address: https://headscale.test.internal\n  auth_key: tskey-auth-secret\n  connected: false\n"
+HERE = Path(__file__).parent
+INPUTS = HERE / "golden_firewall" / "inputs"
+GOLDEN = HERE / "golden_firewall" / "services"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+CASES = ("standard", "vpn", "dmz_app")
 
 
-def render(extra: str = "", text: str | None = None) -> services.FirewallServices:
-    base = text if text is not None else (FIXTURES / "install-firewall.yaml").read_text()
-    parsed = config.parse(base + extra)
+def load(name: str, edit: tuple[str, str] | None = None) -> config.InstallConfig:
+    text = (INPUTS / f"{name}.yaml").read_text()
+    if edit is not None:
+        assert edit[0] in text
+        text = text.replace(*edit)
+    return config.parse(text)
+
+
+def render(name: str, edit: tuple[str, str] | None = None) -> services.FirewallServices:
+    parsed = load(name, edit)
     return services.render(parsed, plan(parsed))
 
 
-def exec_start(unit: str) -> str:
-    return next(line.split("=", 1)[1] for line in unit.splitlines() if line.startswith("ExecStart="))
+def value(unit: str, key: str) -> list[str]:
+    return [line.split("=", 1)[1] for line in unit.splitlines() if line.startswith(f"{key}=")]
 
 
-def test_node_exporter_listens_on_the_private_address_inside_its_vrf() -> None:
-    rendered = render()
-    unit = rendered.files["/etc/systemd/system/node-exporter.service"].content
-    assert exec_start(unit) == (
-        "/bin/ip vrf exec vrf3981 /usr/local/bin/node_exporter --web.listen-address=10.0.16.2:9100"
-    )
-    assert "node-exporter.service" in rendered.enable
-    assert "ConditionFileIsExecutable=/usr/local/bin/node_exporter" in unit
+def unit(rendered: services.FirewallServices, name: str) -> str:
+    return rendered.files[f"/etc/systemd/system/{name}"].content
 
 
-def test_controller_and_droptailer_are_rendered_but_left_to_the_userdata() -> None:
-    rendered = render()
-    controller = rendered.files["/etc/systemd/system/firewall-controller.service"].content
-    droptailer = rendered.files["/etc/systemd/system/droptailer.service"].content
-    assert exec_start(controller) == "/bin/ip vrf exec vrf104009 /usr/local/bin/firewall-controller"
-    assert exec_start(droptailer) == "/bin/ip vrf exec vrf3981 /usr/local/bin/droptailer-client"
-    # a firewall built without the downloads skips them instead of failing at boot
-    assert "ConditionFileIsExecutable=/usr/local/bin/firewall-controller" in controller
-    assert "ConditionPathExists=/etc/firewall-controller/.kubeconfig" in controller
-    assert "ConditionFileIsExecutable=/usr/local/bin/droptailer-client" in droptailer
-    assert "firewall-controller.service" not in rendered.enable
-    assert "droptailer.service" not in rendered.enable
-    for unit in (controller, droptailer):
-        assert "[Install]\nWantedBy=multi-user.target\n" in unit
+@pytest.mark.parametrize("case", CASES)
+def test_golden(case: str) -> None:
+    rendered = render(case)
+    directory = GOLDEN / case
+    for path, file in rendered.files.items():
+        expected = directory / path.lstrip("/")
+        if UPDATE:
+            expected.parent.mkdir(parents=True, exist_ok=True)
+            expected.write_text(file.content)
+        assert file.content == expected.read_text(), path
+    written = {"/" + str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file()}
+    assert written == set(rendered.files)
 
 
-def test_suricata_watches_the_internet_svi() -> None:
-    defaults = render().files["/etc/default/suricata"].content
-    assert "IFACE=vlan104009\n" in defaults
-    assert "SURCONF=/etc/suricata/suricata.yaml\n" in defaults and "PIDFILE=/run/suricata.pid\n" in defaults
+def test_droptailer_uses_the_names_its_client_reads() -> None:
+    droptailer = unit(render("standard"), "droptailer.service")
+    assert value(droptailer, "Environment") == [
+        "DROPTAILER_SERVER_ADDRESS=droptailer:50051",
+        'DROPTAILER_PREFIXES_OF_DROPS="nftables-metal-dropped: ,nftables-firewall-dropped: "',
+        # firewall-controller writes the client certificate under these names
+        "DROPTAILER_CLIENT_CERTIFICATE=/etc/droptailer-client/droptailer-client.crt",
+        "DROPTAILER_CLIENT_KEY=/etc/droptailer-client/droptailer-client.key",
+    ]
+    assert value(droptailer, "ExecStart") == ["/bin/ip vrf exec vrf4101 /usr/local/bin/droptailer-client"]
+    assert value(droptailer, "WantedBy") == ["firewall-controller.service"]
 
 
-def test_a_firewall_without_an_internet_network_is_refused() -> None:
-    """metal-networker's Validate(): a firewall needs an external (or DMZ) network."""
-    text = (FIXTURES / "install-firewall.yaml").read_text()
-    start = text.index("  - asn: 4200003073\n    destinationprefixes: [0.0.0.0/0]")
-    end = text.index("  - asn: 4200003073", start + 1)
-    with pytest.raises(InstallError, match="a firewall needs an external network or a DMZ network"):
-        render(text=text[:start] + text[end:])
+def test_services_run_in_the_vrf_where_they_are_reached() -> None:
+    rendered = render("standard")
+    assert value(unit(rendered, "firewall-controller.service"), "ExecStart") == [
+        "/bin/ip vrf exec vrf104200 /usr/local/bin/firewall-controller"]
+    assert value(unit(rendered, "suricata-update.service"), "ExecStart") == [
+        "/bin/ip vrf exec vrf104200 /usr/bin/suricata-update"]
+    # the exporters listen outside any VRF; the nftables input chain admits the private VRFs only
+    assert value(unit(rendered, "node-exporter.service"), "ExecStart") == [
+        "/usr/local/bin/node_exporter --collector.tcpstat"]
+    assert value(unit(rendered, "nftables-exporter.service"), "ExecStart") == [
+        "/usr/bin/nftables-exporter --config=/etc/nftables_exporter.yaml"]
+    assert "IFACE=vlan104200\n" in rendered.files["/etc/default/suricata"].content
+
+
+def test_an_app_firewall_without_internet_uses_the_dmz() -> None:
+    rendered = render("dmz_app")
+    assert value(unit(rendered, "firewall-controller.service"), "ExecStart") == [
+        "/bin/ip vrf exec vrf4103 /usr/local/bin/firewall-controller"]
+    assert "IFACE=vlan4103\n" in rendered.files["/etc/default/suricata"].content
+    assert system.chrony_unit(load("dmz_app")) == ["chrony@vrf4103.service"]
+
+
+def test_enabled_are_the_exporters_and_suricata_update_not_the_userdatas_units() -> None:
+    rendered = render("standard")
+    assert rendered.enable == [
+        "nftables-exporter.service", "node-exporter.service", "suricata-update.service"]
+    assert rendered.programs["firewall-controller.service"] == "/usr/local/bin/firewall-controller"
+    assert rendered.programs["droptailer.service"] == "/usr/local/bin/droptailer-client"
 
 
 def test_no_vpn_no_tailscale() -> None:
-    rendered = render()
+    rendered = render("standard")
     assert not [path for path in rendered.files if "tailscale" in path]
 
 
-def test_vpn_joins_with_the_key_kept_out_of_the_units() -> None:
-    rendered = render(VPN)
-    env = rendered.files["/etc/default/tailscale-up"]
-    assert env.mode == 0o600
-    assert env.content == "VPN_ADDRESS=https://headscale.test.internal\nVPN_AUTHKEY=tskey-auth-secret\n"
-    daemon = rendered.files["/etc/systemd/system/tailscaled.service"].content
-    join = rendered.files["/etc/systemd/system/tailscale-up.service"].content
-    assert exec_start(daemon).startswith("/bin/ip vrf exec vrf104009 /usr/local/bin/tailscaled ")
-    assert "--login-server=${VPN_ADDRESS} --auth-key=${VPN_AUTHKEY} --hostname=firewall" in exec_start(join)
-    assert "Requires=tailscaled.service" in join
-    assert all("tskey" not in unit for unit in (daemon, join))
-    assert rendered.enable == ["node-exporter.service", "tailscaled.service", "tailscale-up.service"]
+def test_vpn_joins_named_after_the_machine_with_the_key_kept_out_of_the_units() -> None:
+    rendered = render("vpn")
+    key = rendered.files["/etc/metal/tailscale-auth-key"]
+    assert (key.mode, key.content) == (0o600, "tskey-test-0123456789\n")
+    daemon = unit(rendered, "tailscaled.service")
+    join = unit(rendered, "tailscale-up.service")
+    assert value(daemon, "ExecStart") == ["/bin/ip vrf exec vrf104200 /usr/local/bin/tailscaled --port 41641"]
+    assert value(daemon, "Environment") == ['"TS_NO_LOGS_NO_SUPPORT=true"']
+    assert value(join, "ExecStart") == [
+        "/bin/ip vrf exec vrf104200 /usr/local/bin/tailscale up "
+        "--hostname 7d1c9a52-3f4e-4b8a-9c61-0e2f5a8b4d17 "
+        "--auth-key file:/etc/metal/tailscale-auth-key --login-server https://headscale.example.internal"]
+    assert all("tskey" not in content for content in (daemon, join))
+    assert rendered.enable[-2:] == ["tailscaled.service", "tailscale-up.service"]
+
+
+def test_hosts_names_the_private_primary_address_not_the_underlay() -> None:
+    parsed = load("standard")
+    assert system.hosts(parsed).splitlines()[1:] == ["127.0.0.1\tlocalhost", "10.64.1.1\tfw-test"]
+
+
+def test_chrony_pools_the_given_servers_or_the_default() -> None:
+    assert system.chrony_conf(["10.9.0.123", "ntp.example.internal"]).splitlines()[1:3] == [
+        "pool 10.9.0.123 iburst", "pool ntp.example.internal iburst"]
+    assert system.chrony_conf([]).splitlines()[1] == "pool time.cloudflare.com iburst"
 
 
 @pytest.mark.parametrize(
@@ -90,18 +145,49 @@ def test_vpn_joins_with_the_key_kept_out_of_the_units() -> None:
     [
         ("vpn: yes\n", "install.yaml: vpn: expected a mapping"),
         ("vpn:\n  address: https://h.test\n", "install.yaml: vpn.auth_key: missing"),
-        (
-            "vpn:\n  address: https://h.test\n  auth_key: 'a b'\n",
-            "install.yaml: vpn.auth_key: 'a b' is not a VPN auth key",
-        ),
-        ("vpn:\n  address: 'h t'\n  auth_key: k\n", "install.yaml: vpn.address: 'h t' is not a host name or"),
-        (
-            'vpn:\n  address: https://h.test\n  auth_key: "k\\nx"\n',
-            "install.yaml: vpn.auth_key: contains a newline",
-        ),
+        ("vpn:\n  address: https://h.test\n  auth_key: 'a b'\n", "install.yaml: vpn.auth_key: 'a b' is not"),
+        ("vpn:\n  address: 'h t'\n  auth_key: k\n", "install.yaml: vpn.address: 'h t' is not"),
+        ("vpn:\n  address: h.test\n  auth_key: 'k\"$x'\n", "install.yaml: vpn.auth_key:"),
     ],
 )
 def test_bad_vpn_names_the_key(vpn: str, message: str) -> None:
+    text = (INPUTS / "standard.yaml").read_text() + vpn
     with pytest.raises(InstallError) as error:
-        render(vpn)
+        config.parse(text)
     assert str(error.value).startswith(message)
+
+
+def _configure(tmp_path: Path, programs: list[str]) -> tuple[Path, FakeRunner, list[str]]:
+    root = tmp_path / "root"
+    make_tree(root, firewall=True)
+    for program in services.render(load("vpn"), plan(load("vpn"))).programs.values():
+        (root / program.lstrip("/")).unlink(missing_ok=True)
+    for program in programs:
+        path = root / program.lstrip("/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("#!/bin/sh\n")
+    runner = FakeRunner(root=root, tools=set())
+    logged: list[str] = []
+    ctx = Context(target=Target(root), runner=runner, env={}, log=logged.append, config=load("vpn"))
+    configure(ctx)
+    return root, runner, logged
+
+
+def test_a_unit_without_its_program_skips_itself(tmp_path: Path) -> None:
+    """A firewall built without the downloads boots without failed units; the units stay
+    metal-networker's and are enabled as upstream enables them."""
+    root, runner, logged = _configure(tmp_path, ["/usr/local/bin/node_exporter", "/usr/local/bin/tailscaled"])
+    enabled = [call.argv[2] for call in runner.calls if call.argv[:2] == ["systemctl", "enable"]]
+    assert enabled[1:] == ["nftables-exporter.service", "node-exporter.service", "suricata-update.service",
+                           "tailscaled.service", "tailscale-up.service"]
+    units = root / "etc/systemd/system"
+    for unit, program in (("firewall-controller.service", "/usr/local/bin/firewall-controller"),
+                          ("droptailer.service", "/usr/local/bin/droptailer-client"),
+                          ("nftables-exporter.service", "/usr/bin/nftables-exporter"),
+                          ("tailscale-up.service", "/usr/local/bin/tailscale")):
+        dropin = (units / f"{unit}.d/10-needs-program.conf").read_text()
+        assert f"[Unit]\nConditionFileIsExecutable={program}\n" in dropin
+        assert any(unit in line and program in line for line in logged), unit
+    for present in ("node-exporter.service", "tailscaled.service"):
+        assert not (units / f"{present}.d").exists()
+    assert "Condition" not in (units / "nftables-exporter.service").read_text()

@@ -138,7 +138,9 @@ def test_machine_essentials(fake_runner: FakeRunner) -> None:
     frr = (root / "etc/frr/frr.conf").read_text()
     assert "router bgp 4200003073\n bgp router-id 10.1.0.1\n" in frr
     assert " neighbor lan0 interface peer-group TOR\n neighbor lan1 interface peer-group TOR\n" in frr
-    assert "ip prefix-list LOOPBACKS seq 10 permit 10.1.0.1/32" in frr
+    assert "  redistribute connected\n  redistribute kernel\n" in frr
+    assert "  neighbor TOR route-map only-self-out out\n" in frr
+    assert " bgp listen range 0.0.0.0/0 peer-group LOCAL\n" in frr
     assert "MACAddress=00:03:00:11:11:01" in (root / "etc/systemd/network/10-lan0.link").read_text()
     assert "Address=10.1.0.1/32" in (root / "etc/systemd/network/00-lo.network").read_text()
     assert (root / "etc/hostname").read_text() == "machine\n"
@@ -162,11 +164,15 @@ def test_firewall_essentials(fake_runner: FakeRunner) -> None:
     root = fake_runner.root
     rules = (root / "etc/nftables/rules").read_text()
     assert "type filter hook forward priority 0; policy drop;" in rules
-    assert 'iifname { "vlan3981" } ip daddr { 0.0.0.0/0 } tcp dport { 80, 443 } counter accept' in rules
-    assert 'oifname { "vlan3981" } ip saddr { 10.0.0.0/8 } tcp dport { 22 } counter accept' in rules
+    assert "type filter hook input priority 0; policy drop;" in rules
+    assert 'iifname { "vrf3981" } ip daddr 0.0.0.0/0 tcp dport { 80,443 } counter accept' in rules
+    into = 'oifname { "vrf3981", "vni3981", "vlan3981" }'
+    ingress = f"{into} ip saddr 10.0.0.0/8 tcp dport {{ 22 }} counter accept"
+    assert ingress in rules
     assert "systemctl enable chrony@vrf104009.service" in fake_runner.lines()
-    assert "server 10.0.0.123 iburst" in (root / "etc/chrony/chrony.conf").read_text()
-    assert "pool " not in (root / "etc/chrony/chrony.conf").read_text()
+    chrony = (root / "etc/chrony/chrony.conf").read_text()
+    assert "pool 10.0.0.123 iburst\npool ntp.example.internal iburst\n" in chrony
+    assert "server " not in chrony and "debian.pool" not in chrony
     frr = (root / "etc/frr/frr.conf").read_text()
     assert "vrf vrf104009\n vni 104009\nexit-vrf" in frr
     assert "router bgp 4200003073 vrf vrf3981" in frr

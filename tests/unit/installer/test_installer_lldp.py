@@ -66,3 +66,22 @@ def test_no_daemon_is_a_warning(tmp_path: Path) -> None:
         (tmp_path / tool.lstrip("/")).unlink()
     lldp.configure(ctx)
     assert any(line.startswith("warning: no LLDP daemon") for line in logged)
+
+
+def test_a_bad_timestamp_stops_the_install_before_it_writes(tmp_path: Path) -> None:
+    from installer_fakes import FIXTURES, default_handlers
+
+    from metal_images.installer.errors import StepFailed
+    from metal_images.installer.steps import install
+
+    make_tree(tmp_path)
+    text = (FIXTURES / "install-machine.yaml").read_text()
+    assert 'timestamp: "2026-11-25T09:41:43Z"' in text
+    write(tmp_path, "/etc/metal/install.yaml", text.replace('timestamp: "2026-11-25T09:41:43Z"',
+                                                            'timestamp: "now\\"\\nconfigure x"'), 0o600)
+    runner = FakeRunner(tmp_path, set(), default_handlers(tmp_path))
+    with pytest.raises(StepFailed, match=r"install\.yaml: timestamp"):
+        install(Target(tmp_path), runner, {}, lambda _line: None)
+    assert not (tmp_path / "etc/systemd/network").exists()
+    assert not (tmp_path / "etc/lldpd.d").exists()
+    assert runner.calls == []

@@ -2,8 +2,8 @@
 
 `configure()` writes systemd-networkd files, hostname and /etc/hosts, /etc/frr/frr.conf
 and, on firewalls, /etc/nftables/rules, the chrony@<internet vrf> instance and the
-firewall's services (node exporter, firewall-controller, droptailer, tailscale,
-suricata's interface; see services.py). FRR and
+firewall's services (exporters, firewall-controller, droptailer, suricata-update,
+tailscale, suricata's interface; see services.py). FRR and
 nftables configs are first rendered into /etc/metal/networker/, validated with the
 image's `vtysh --dryrun` / `nft --check` and only then moved into place.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import List
+from typing import Callable, List, Optional
 
 from ..context import Context
 from ..errors import InstallError
@@ -23,9 +23,18 @@ STAGING = "/etc/metal/networker"
 
 
 def _validated(
-    ctx: Context, name: str, content: str, dest: str, mode: int, tool: str, argv_tail: List[str]
+    ctx: Context,
+    name: str,
+    content: str,
+    dest: str,
+    mode: int,
+    tool: str,
+    argv_tail: List[str],
+    rejected: Optional[Callable[[str], List[str]]] = None,
 ) -> None:
-    """Write `content` to the staging dir, validate it with `tool`, then move it to `dest`."""
+    """Write `content` to the staging dir, validate it with `tool`, then move it to `dest`.
+    `rejected` picks the tool's complaints from its output: they fail the install even
+    when the tool exits 0."""
     staged = f"{STAGING}/{name}"
     owner = None
     if dest.startswith("/etc/frr/"):
@@ -35,9 +44,11 @@ def _validated(
     if ctx.has(tool):
         ctx.log(f"$ {tool} {' '.join(argv_tail)} {staged}")
         result = ctx.runner.run([tool, *argv_tail, staged])
-        if result.returncode != 0:
+        complaints = rejected(result.output) if rejected is not None else []
+        if result.returncode != 0 or complaints:
             ctx.target.remove(staged)
-            detail = " | ".join(line.strip() for line in result.output.splitlines() if line.strip())[-400:]
+            shown = complaints or [line.strip() for line in result.output.splitlines() if line.strip()]
+            detail = " | ".join(shown)[-400:]
             raise InstallError(f"generated {dest} is rejected by {tool}: {detail or 'no output'}")
     else:
         ctx.log(f"{tool} not found in the image: {dest} not validated")
@@ -83,17 +94,32 @@ def configure(ctx: Context) -> None:
     for path, content in networkd.files(net).items():
         ctx.target.write(path, content, mode=0o644)
     ctx.target.write("/etc/hostname", system.hostname(net), mode=0o644)
-    ctx.target.write("/etc/hosts", system.hosts(net), mode=0o644)
-    frr_conf = frr.render(net)
-    _validated(ctx, "frr.conf", frr_conf, "/etc/frr/frr.conf", 0o640, "vtysh", ["--dryrun", "--inputfile"])
+    ctx.target.write("/etc/hosts", system.hosts(config), mode=0o644)
+    status = ctx.target.read(frr.DPKG_STATUS) if ctx.target.exists(frr.DPKG_STATUS) else ""
+    frr_version = frr.installed_version(status)
+    ctx.log(f"FRR in the image: {'.'.join(map(str, frr_version)) if frr_version else 'unknown'}")
+    frr_conf = frr.render(config, net, frr_version)
+    _validated(
+        ctx,
+        "frr.conf",
+        frr_conf,
+        "/etc/frr/frr.conf",
+        0o640,
+        "vtysh",
+        ["--dryrun", "--inputfile"],
+        rejected=frr.rejected_lines,
+    )
     frr_daemons(ctx)
     if net.role != "firewall":
         return
     rules = nftables.render(config, net)
-    _validated(ctx, "rules", rules, "/etc/nftables/rules", 0o644, "nft", ["--check", "--file"])
-    units = system.chrony_unit(net)
+    _validated(
+        ctx, "rules", rules, "/etc/nftables/rules", 0o644, "nft", ["--check", "--file"],
+        rejected=nftables.rejected_lines,
+    )
+    units = system.chrony_unit(config)
     if not units:
-        ctx.log("no external network: chrony stays disabled")
+        ctx.log("no network with a default route: chrony stays disabled")
     for unit in units:
         template = unit.split("@", 1)[0] + "@.service"
         dirs = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
@@ -103,5 +129,10 @@ def configure(ctx: Context) -> None:
     rendered = services.render(config, net)
     for path, file in rendered.files.items():
         ctx.target.write(path, file.content, mode=file.mode)
+    for unit, program in rendered.programs.items():
+        if not ctx.target.exists(program):
+            path, dropin = services.skip_without_program(unit, program)
+            ctx.target.write(path, dropin.content, mode=dropin.mode)
+            ctx.log(f"{program} is not in the image: {unit} skips itself until it is")
     for unit in rendered.enable:
         ctx.run(["systemctl", "enable", unit])

@@ -1,13 +1,18 @@
-"""systemd-networkd files, laid out as metal-networker writes them (contract 6.2).
+"""systemd-networkd files as metal-networker writes them (pkg/netconf/tpl/networkd).
 
-Uplinks are matched by PermanentMACAddress (a VLAN or bridge on top of lan0 inherits its
-current MAC, never its permanent one, so it cannot be renamed by mistake). The line
-`PermanentMACAddress=<mac>` also satisfies upstream's goss check, which only asks for a
-line *containing* `MACAddress=<mac>`.
-
-VXLAN devices are `Independent=yes` (not stacked on lan0 as upstream's `VXLAN=` lines
-do): the VTEP address lives on lo and its traffic is routed over both uplinks (ECMP), so
-binding the tunnel to one uplink would lose the other.
+- 00-lo.network: 127.0.0.1/8 and the loopback addresses (machine: the primary network's
+  and the external networks' IPs; firewall: the underlay's) as host routes.
+- 1<i>-lan<i>.link / .network: uplinks matched by PermanentMACAddress (a VLAN or bridge
+  on top inherits the current MAC, never the permanent one, so nothing else is renamed),
+  MTU 9000 on machines and 9216 on firewalls (the VXLAN devices on top carry 9000-byte
+  frames plus 50 bytes of encapsulation); no router advertisements accepted (BGP brings
+  the routes). On firewalls every uplink lists the VXLAN devices (`VXLAN=`), which makes
+  networkd create them on top of the first uplink: the FDB entries EVPN installs carry
+  no device, so the encapsulated traffic is still routed over both uplinks.
+- 20-bridge: the VLAN-aware bridge of the EVPN VXLANs and SVIs.
+- 3<i>-vrf/svi/vxlan-<vrf>: per non-underlay network a VRF (table 1000 + position),
+  an SVI `vlan<vrf>` in that VRF with the network's IPs as /32 (/128), and a VXLAN device
+  `vni<vrf>` with the underlay IP as local tunnel endpoint, bridged with PVID = VLAN id.
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ from .plan import MTU, EVPNNetwork, NetworkPlan, host_prefix
 
 HEADER = "# written by the metal-images installer from /etc/metal/install.yaml; do not edit\n"
 DIR = "/etc/systemd/network"
+VXLAN_PORT = 4789
 
 
 def _file(*sections: str) -> str:
-    return HEADER + "\n" + "\n".join(s.rstrip("\n") + "\n" for s in sections)
+    return HEADER + "\n".join(s.rstrip("\n") + "\n" for s in sections)
 
 
 def loopback(plan: NetworkPlan) -> str:
@@ -29,14 +35,16 @@ def loopback(plan: NetworkPlan) -> str:
     return _file("[Match]\nName=lo\n", *(f"[Address]\nAddress={a}\n" for a in addresses))
 
 
-def uplink_link(name: str, mac: str) -> str:
+def uplink_link(plan: NetworkPlan, name: str, mac: str) -> str:
     return _file(
-        f"[Match]\nPermanentMACAddress={mac}\n", f"[Link]\nName={name}\nNamePolicy=\nMTUBytes={MTU}\n"
+        f"[Match]\nPermanentMACAddress={mac}\n",
+        f"[Link]\nName={name}\nNamePolicy=\nMTUBytes={plan.uplink_mtu}\n",
     )
 
 
-def uplink_network(name: str) -> str:
-    return _file(f"[Match]\nName={name}\n", "[Network]\nIPv6AcceptRA=no\nLinkLocalAddressing=ipv6\n")
+def uplink_network(plan: NetworkPlan, name: str) -> str:
+    vxlans = "".join(f"VXLAN={e.vxlan_name}\n" for e in plan.evpn)
+    return _file(f"[Match]\nName={name}\n", f"[Network]\nIPv6AcceptRA=no\n{vxlans}")
 
 
 def bridge_netdev() -> str:
@@ -47,7 +55,7 @@ def bridge_netdev() -> str:
 
 
 def bridge_network(evpn: List[EVPNNetwork]) -> str:
-    network = "[Network]\nLinkLocalAddressing=no\n" + "".join(f"VLAN={e.svi_name}\n" for e in evpn)
+    network = "[Network]\n" + "".join(f"VLAN={e.svi_name}\n" for e in evpn)
     vlans = [f"[BridgeVLAN]\nVLAN={e.vlan_id}\n" for e in evpn]
     return _file("[Match]\nName=bridge\n", network, *vlans)
 
@@ -57,23 +65,27 @@ def vrf_netdev(e: EVPNNetwork) -> str:
 
 
 def vrf_network(e: EVPNNetwork) -> str:
-    return _file(f"[Match]\nName={e.vrf_name}\n", "[Network]\nLinkLocalAddressing=no\n")
+    return _file(f"[Match]\nName={e.vrf_name}\n")
 
 
 def svi_netdev(e: EVPNNetwork) -> str:
-    return _file(f"[NetDev]\nName={e.svi_name}\nKind=vlan\nMTUBytes={MTU}\n", f"[VLAN]\nId={e.vlan_id}\n")
+    return _file(f"[NetDev]\nName={e.svi_name}\nKind=vlan\n", f"[VLAN]\nId={e.vlan_id}\n")
 
 
 def svi_network(e: EVPNNetwork) -> str:
-    network = f"[Network]\nVRF={e.vrf_name}\nLinkLocalAddressing=no\n"
-    addresses = [f"[Address]\nAddress={host_prefix(ip)}\n" for ip in e.network.ips]
-    return _file(f"[Match]\nName={e.svi_name}\n", f"[Link]\nMTUBytes={MTU}\n", network, *addresses)
+    addresses = "".join(f"Address={host_prefix(ip)}\n" for ip in e.network.ips)
+    return _file(
+        f"[Match]\nName={e.svi_name}\n",
+        f"[Link]\nMTUBytes={MTU}\n",
+        f"[Network]\nVRF={e.vrf_name}\n{addresses}",
+    )
 
 
 def vxlan_netdev(e: EVPNNetwork, plan: NetworkPlan) -> str:
     return _file(
-        f"[NetDev]\nName={e.vxlan_name}\nKind=vxlan\nMTUBytes={MTU}\n",
-        f"[VXLAN]\nVNI={e.vrf}\nLocal={plan.vtep_ip}\nDestinationPort=4789\nMacLearning=no\nIndependent=yes\n",
+        f"[NetDev]\nName={e.vxlan_name}\nKind=vxlan\n",
+        f"[VXLAN]\nVNI={e.vrf}\nLocal={plan.vtep_ip}\nUDPChecksum=true\nMacLearning=false\n"
+        f"DestinationPort={VXLAN_PORT}\n",
     )
 
 
@@ -81,7 +93,7 @@ def vxlan_network(e: EVPNNetwork) -> str:
     return _file(
         f"[Match]\nName={e.vxlan_name}\n",
         f"[Link]\nMTUBytes={MTU}\n",
-        "[Network]\nBridge=bridge\nLinkLocalAddressing=no\n",
+        "[Network]\nBridge=bridge\n",
         f"[BridgeVLAN]\nPVID={e.vlan_id}\nEgressUntagged={e.vlan_id}\n",
     )
 
@@ -90,18 +102,19 @@ def files(plan: NetworkPlan) -> Dict[str, str]:
     """In-image path -> content of every networkd file for the plan."""
     result: Dict[str, str] = {f"{DIR}/00-lo.network": loopback(plan)}
     for up in plan.uplinks:
-        stem = f"{DIR}/1{up.index}-{up.name}"
-        result[f"{stem}.link"] = uplink_link(up.name, up.mac)
-        result[f"{stem}.network"] = uplink_network(up.name)
+        stem = f"{DIR}/{10 + up.index}-{up.name}"
+        result[f"{stem}.link"] = uplink_link(plan, up.name, up.mac)
+        result[f"{stem}.network"] = uplink_network(plan, up.name)
     if plan.role == "firewall":
         result[f"{DIR}/20-bridge.netdev"] = bridge_netdev()
         result[f"{DIR}/20-bridge.network"] = bridge_network(plan.evpn)
         for e in plan.evpn:
-            prefix = f"{DIR}/3{e.index}"
-            result[f"{prefix}-vrf-{e.vrf}.netdev"] = vrf_netdev(e)
-            result[f"{prefix}-vrf-{e.vrf}.network"] = vrf_network(e)
-            result[f"{prefix}-svi-{e.vrf}.netdev"] = svi_netdev(e)
-            result[f"{prefix}-svi-{e.vrf}.network"] = svi_network(e)
-            result[f"{prefix}-vxlan-{e.vrf}.netdev"] = vxlan_netdev(e, plan)
-            result[f"{prefix}-vxlan-{e.vrf}.network"] = vxlan_network(e)
+            prefix = f"{DIR}/{30 + e.index}"
+            for kind, netdev, network in (
+                ("vrf", vrf_netdev(e), vrf_network(e)),
+                ("svi", svi_netdev(e), svi_network(e)),
+                ("vxlan", vxlan_netdev(e, plan), vxlan_network(e)),
+            ):
+                result[f"{prefix}-{kind}-{e.vrf}.netdev"] = netdev
+                result[f"{prefix}-{kind}-{e.vrf}.network"] = network
     return result

@@ -1,21 +1,28 @@
 """What the network of this machine or firewall looks like, derived from install.yaml.
 
-Pure functions of InstallConfig; the renderers (networkd, FRR, nftables) all read this
-plan, so they agree on names: uplinks `lan<i>` in the order of install.yaml's `nics`, VRF
-devices `vrf<id>`, SVIs `vlan<id>`, VXLAN devices `vni<id>`, VRF table and VLAN id
-1000 + the network's position among the firewall's non-underlay networks.
+Pure functions of InstallConfig; the renderers (networkd, FRR, nftables, services) all
+read this plan, so they agree on names and numbers as metal-networker computes them:
+uplinks `lan<i>` in the order of install.yaml's `nics`; on firewalls one EVPN interface
+set per non-underlay network, in install.yaml's order: VRF device `vrf<id>`, SVI
+`vlan<id>`, VXLAN device `vni<id>` (VNI = VRF id); VRF table and VLAN id are 1000 + the
+network's position in install.yaml's `networks` (the underlay's position counts too, so
+the numbers have gaps where it stands); files are numbered 30 + the position among the
+EVPN networks.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import List, Optional
 
-from ..config import InstallConfig, IPAddress, Network, Nic
+from ..config import VLAN_OFFSET, InstallConfig, IPAddress, Network, Nic
 
-MTU = 9000
-VLAN_OFFSET = 1000
+MTU = 9000  # SVIs, VXLAN devices, the bridge; a machine's uplinks
+MTU_FIREWALL_UPLINK = 9216  # VXLAN adds 50 bytes to the 9000 of the tenant's frames
 TABLE_OFFSET = 1000
+# metal-networker's bgp router-id when the network's first address is IPv6
+ROUTER_ID_FOR_IPV6 = ipaddress.ip_address("169.254.255.255")
 
 
 @dataclass(frozen=True)
@@ -27,9 +34,10 @@ class Uplink:
 
 @dataclass(frozen=True)
 class EVPNNetwork:
-    """A firewall's tenant or external network: VRF + VXLAN + SVI on the bridge."""
+    """A firewall's tenant, shared or external network: VRF + VXLAN + SVI on the bridge."""
 
-    index: int
+    index: int  # position among the EVPN networks (file numbers)
+    position: int  # position in install.yaml's networks (VLAN id, VRF table)
     network: Network
 
     @property
@@ -38,7 +46,7 @@ class EVPNNetwork:
 
     @property
     def vrf_name(self) -> str:
-        return f"vrf{self.network.vrf}"
+        return self.network.vrf_name
 
     @property
     def svi_name(self) -> str:
@@ -50,11 +58,11 @@ class EVPNNetwork:
 
     @property
     def vlan_id(self) -> int:
-        return VLAN_OFFSET + self.index
+        return VLAN_OFFSET + self.position
 
     @property
     def table(self) -> int:
-        return TABLE_OFFSET + self.index
+        return TABLE_OFFSET + self.position
 
 
 @dataclass(frozen=True)
@@ -67,13 +75,19 @@ class NetworkPlan:
     uplinks: List[Uplink]
     evpn: List[EVPNNetwork]
     vtep_ip: Optional[IPAddress]
+    default_vrf: Optional[int] = None  # VRF of metal-networker's default route network
+
+    @property
+    def uplink_mtu(self) -> int:
+        return MTU_FIREWALL_UPLINK if self.role == "firewall" else MTU
 
     @property
     def internet(self) -> Optional[EVPNNetwork]:
-        """The external network carrying the default route (chrony and NAT live there)."""
+        """The network carrying the default route (chrony, NAT and the firewall's services
+        live there): metal-networker's GetDefaultRouteNetwork, else the first external."""
+        chosen = [e for e in self.evpn if e.vrf == self.default_vrf]
         externals = [e for e in self.evpn if e.network.external]
-        with_default = [e for e in externals if e.network.default_route]
-        candidates = with_default or externals
+        candidates = chosen or externals
         return candidates[0] if candidates else None
 
     @property
@@ -85,19 +99,24 @@ def _uplinks(nics: List[Nic]) -> List[Uplink]:
     return [Uplink(index=i, name=f"lan{i}", mac=nic.mac) for i, nic in enumerate(nics)]
 
 
+def router_id(network: Network) -> IPAddress:
+    """metal-networker: the network's first address, or 169.254.255.255 if it is IPv6."""
+    first = network.ips[0]
+    return first if first.version == 4 else ROUTER_ID_FOR_IPV6
+
+
 def plan(config: InstallConfig) -> NetworkPlan:
     """Assumes config passed validate_networks() (a primary / an underlay exists)."""
     if config.role == "machine":
         primary = config.primary
         assert primary is not None
-        externals = [n for n in config.networks if n.external]
-        loopback = list(primary.ips) + [ip for n in externals for ip in n.ips]
-        router_id = next(ip for ip in primary.ips if ip.version == 4)
+        # the primary's addresses and every external network's (e.g. a public IP) on lo
+        loopback = list(primary.ips) + [ip for n in config.externals for ip in n.ips]
         return NetworkPlan(
             role="machine",
             hostname=config.hostname,
             asn=primary.asn,
-            router_id=router_id,
+            router_id=router_id(primary),
             loopback_ips=loopback,
             uplinks=_uplinks(config.nics),
             evpn=[],
@@ -105,19 +124,20 @@ def plan(config: InstallConfig) -> NetworkPlan:
         )
     underlay = config.underlay
     assert underlay is not None
-    router_id = next(ip for ip in underlay.ips if ip.version == 4)
-    tenant = [n for n in config.networks if not n.underlay]
+    positions = [i for i, n in enumerate(config.networks) if not n.underlay]
+    default = config.default_route_network
     return NetworkPlan(
         role="firewall",
         hostname=config.hostname,
         asn=underlay.asn,
-        router_id=router_id,
+        router_id=router_id(underlay),
         loopback_ips=list(underlay.ips),
         uplinks=_uplinks(config.nics),
-        evpn=[EVPNNetwork(index=i, network=n) for i, n in enumerate(tenant)],
-        vtep_ip=router_id,
+        evpn=[EVPNNetwork(index=i, position=p, network=config.networks[p]) for i, p in enumerate(positions)],
+        vtep_ip=underlay.ips[0],
+        default_vrf=default.vrf if default is not None else None,
     )
 
 
 def host_prefix(ip: IPAddress) -> str:
-    return f"{ip}/{32 if ip.version == 4 else 128}"
+    return f"{ip}/{ip.max_prefixlen}"

@@ -1,33 +1,58 @@
 """The firewall's own services, rendered from install.yaml as metal-networker does
-(contract 6.2): which VRF each one runs in and which address it listens on depend on
-the networks, so the image cannot ship them ready-made.
+(contract 6.2): which VRF a service runs in depends on the networks, so the image cannot
+ship these units ready-made.
 
-- node-exporter.service: enabled; in the private primary network's VRF, on the
-  firewall's address there (where the cluster's monitoring reaches it), port 9100;
-- firewall-controller.service (internet VRF, follows the cluster's Firewall resource)
-  and droptailer.service (private VRF, forwards dropped packets to the cluster):
-  rendered, not enabled; the userdata enables them;
-- tailscaled.service + tailscale-up.service when install.yaml has `vpn:`; the
-  pre-auth key goes to a root-only environment file, not into the unit;
-- /etc/default/suricata: suricata watches the internet network's interface.
+- droptailer.service (tenant VRF): ships the packets nftables logged with the
+  `nftables-metal-dropped: ` / `nftables-firewall-dropped: ` prefixes to the cluster's
+  droptailer server, with the client certificate firewall-controller writes to
+  /etc/droptailer-client/; started with firewall-controller (WantedBy=), which the
+  userdata enables;
+- firewall-controller.service (in the VRF of the default-route network: the internet, or
+  a DMZ for an app firewall without one): rendered, not enabled (the userdata does);
+- node-exporter.service and nftables-exporter.service: outside any VRF on their
+  default ports (9100, 9630); the nftables input chain admits them only from the private
+  networks' VRFs;
+- suricata-update.service (default-route VRF, where the rule sources are reachable) and
+  /etc/default/suricata (suricata watches that network's SVI);
+- tailscaled.service + tailscale-up.service when install.yaml has `vpn:` (tailscaled in
+  the default-route VRF on a fixed port, without log upload; the node joins named after the
+  machine UUID). Unlike metal-networker the pre-auth key is not put on the command line,
+  which every local user can read (the unit file, `systemctl show`, /proc/<pid>/cmdline):
+  it goes to a root-only file that tailscale reads (`--auth-key file:<path>`).
 
-Components that are downloads (firewall-controller, droptailer-client, tailscale) may
-be missing from an image built without them; their units then skip themselves with a
-Condition instead of failing, so such a firewall still boots into a clean state.
+Units are enabled as metal-networker enables them. A unit whose program the image lacks
+(a firewall built without its downloads) gets a drop-in with ConditionFileIsExecutable=,
+so it skips itself instead of failing at boot; the unit itself stays as upstream's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
-from ..config import InstallConfig
-from .plan import EVPNNetwork, NetworkPlan
+from ..config import InstallConfig, Network
+from .plan import NetworkPlan
 
 UNIT_DIR = "/etc/systemd/system"
 HEADER = "# written by the metal-images installer from /etc/metal/install.yaml; do not edit\n"
-NODE_EXPORTER_PORT = 9100
-TAILSCALE_ENV = "/etc/default/tailscale-up"
+# the VPN pre-auth key, root only; `tailscale up --auth-key file:<path>` reads it
+TAILSCALE_KEY = "/etc/metal/tailscale-auth-key"
+TAILSCALED_PORT = 41641
+# droptailer-client reads these; firewall-controller writes the certificate files
+DROPTAILER_SERVER = "droptailer:50051"
+DROP_PREFIXES = ("nftables-metal-dropped: ", "nftables-firewall-dropped: ")
+DROPTAILER_CERT_DIR = "/etc/droptailer-client"
+# the programs the units start (downloads: droptailer-client, firewall-controller, tailscale,
+# nftables-exporter; the image links Ubuntu's node exporter to node_exporter)
+DROPTAILER = "/usr/local/bin/droptailer-client"
+FIREWALL_CONTROLLER = "/usr/local/bin/firewall-controller"
+NODE_EXPORTER = "/usr/local/bin/node_exporter"
+NFTABLES_EXPORTER = "/usr/bin/nftables-exporter"
+SURICATA_UPDATE = "/usr/bin/suricata-update"
+TAILSCALED = "/usr/local/bin/tailscaled"
+TAILSCALE = "/usr/local/bin/tailscale"
+
+Section = List[Tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -40,142 +65,177 @@ class RenderedFile:
 class FirewallServices:
     files: Dict[str, RenderedFile] = field(default_factory=dict)
     enable: List[str] = field(default_factory=list)
+    programs: Dict[str, str] = field(default_factory=dict)  # unit -> the program it starts
 
 
-def _in_vrf(network: Optional[EVPNNetwork], command: str) -> str:
+def skip_without_program(unit: str, program: str) -> Tuple[str, RenderedFile]:
+    """The drop-in that makes `unit` skip itself while `program` is missing."""
+    content = (
+        f"# written by the metal-images installer: {program} is not in this image (a download\n"
+        "# left out of the build), so the unit skips itself instead of failing\n"
+        f"[Unit]\nConditionFileIsExecutable={program}\n"
+    )
+    return f"{UNIT_DIR}/{unit}.d/10-needs-program.conf", RenderedFile(content)
+
+
+def _in_vrf(network: Optional[Network], command: str, ip: str = "/bin/ip") -> str:
     """`ip vrf exec` binds the command's sockets to the VRF; without one it runs as is."""
-    return f"/bin/ip vrf exec {network.vrf_name} {command}" if network is not None else command
+    return f"{ip} vrf exec {network.vrf_name} {command}" if network is not None else command
 
 
-def _unit(description: str, *, after: str, unit: List[str], service: List[str]) -> str:
-    """A service unit; `unit` holds further [Unit] lines (conditions, dependencies)."""
-    lines = [f"Description={description}", f"After={after}", *unit]
-    return (
-        HEADER
-        + "[Unit]\n" + "".join(line + "\n" for line in lines)
-        + "\n[Service]\n" + "".join(line + "\n" for line in service)
-        + "\n[Install]\nWantedBy=multi-user.target\n"
+def _unit(unit: Section, service: Section, wanted_by: str = "multi-user.target") -> str:
+    def section(name: str, entries: Section) -> str:
+        return f"[{name}]\n" + "".join(f"{key}={value}\n" for key, value in entries)
+
+    install: Section = [("WantedBy", wanted_by)]
+    parts = [section("Unit", unit), section("Service", service), section("Install", install)]
+    return HEADER + "\n".join(parts)
+
+
+def droptailer(config: InstallConfig) -> str:
+    prefixes = ",".join(DROP_PREFIXES)
+    return _unit(
+        [("Description", "Droptailer: sends the packets nftables dropped to the cluster"),
+         ("After", "network.target")],
+        [
+            ("LimitMEMLOCK", "infinity"),
+            ("Environment", f"DROPTAILER_SERVER_ADDRESS={DROPTAILER_SERVER}"),
+            ("Environment", f'DROPTAILER_PREFIXES_OF_DROPS="{prefixes}"'),
+            ("Environment", f"DROPTAILER_CLIENT_CERTIFICATE={DROPTAILER_CERT_DIR}/droptailer-client.crt"),
+            ("Environment", f"DROPTAILER_CLIENT_KEY={DROPTAILER_CERT_DIR}/droptailer-client.key"),
+            ("ExecStart", _in_vrf(config.primary, DROPTAILER)),
+            ("Restart", "always"),
+            ("RestartSec", "10"),
+        ],
+        wanted_by="firewall-controller.service",
     )
 
 
-def _executable(path: str) -> str:
-    return f"ConditionFileIsExecutable={path}"
-
-
-def _private(plan: NetworkPlan) -> Optional[EVPNNetwork]:
-    candidates = [e for e in plan.private if e.network.private_primary] or plan.private
-    return candidates[0] if candidates else None
-
-
-def node_exporter(plan: NetworkPlan) -> str:
-    private = _private(plan)
-    ipv4 = [ip for ip in private.network.ips if ip.version == 4] if private is not None else []
-    address = f"{ipv4[0]}:{NODE_EXPORTER_PORT}" if ipv4 else f"{plan.router_id}:{NODE_EXPORTER_PORT}"
-    binary = "/usr/local/bin/node_exporter"
+def firewall_controller(config: InstallConfig) -> str:
     return _unit(
-        "Prometheus node exporter on the firewall's private address",
-        after="systemd-networkd.service",
-        unit=[_executable(binary)],
-        service=[
-            # the address appears once networkd configured the VRF; until then: retry
-            f"ExecStart={_in_vrf(private, binary)} --web.listen-address={address}",
-            "Restart=always",
-            "RestartSec=5",
+        [("Description", "Firewall controller: nftables rules and services from the cluster's resources"),
+         ("After", "network.target")],
+        [
+            ("LimitMEMLOCK", "infinity"),
+            ("Environment", "KUBECONFIG=/etc/firewall-controller/.kubeconfig"),
+            ("ExecStart", _in_vrf(config.default_route_network, FIREWALL_CONTROLLER)),
+            ("Restart", "always"),
+            ("RestartSec", "10"),
         ],
     )
 
 
-def firewall_controller(plan: NetworkPlan) -> str:
-    binary = "/usr/local/bin/firewall-controller"
-    kubeconfig = "/etc/firewall-controller/.kubeconfig"
+def _exporter(description: str, command: str) -> str:
     return _unit(
-        "firewall-controller: nftables rules and services from the cluster's Firewall resource",
-        after="systemd-networkd.service nftables.service",
-        unit=[_executable(binary), f"ConditionPathExists={kubeconfig}"],
-        service=[
-            f"Environment=KUBECONFIG={kubeconfig}",
-            "LimitMEMLOCK=infinity",
-            f"ExecStart={_in_vrf(plan.internet, binary)}",
-            "Restart=always",
-            "RestartSec=10",
+        [("Description", description), ("After", "network.target")],
+        [("ExecStart", command), ("Restart", "always"), ("RestartSec", "30")],
+    )
+
+
+def node_exporter() -> str:
+    return _exporter("Prometheus node exporter", f"{NODE_EXPORTER} --collector.tcpstat")
+
+
+def nftables_exporter() -> str:
+    return _exporter("Prometheus exporter of the nftables counters",
+                     f"{NFTABLES_EXPORTER} --config=/etc/nftables_exporter.yaml")
+
+
+def suricata_update(config: InstallConfig) -> str:
+    return _unit(
+        [("Description", "Suricata rules update")],
+        [
+            ("LimitMEMLOCK", "infinity"),
+            ("User", "root"),
+            ("Group", "root"),
+            ("Type", "oneshot"),
+            ("ExecStart", _in_vrf(config.default_route_network, SURICATA_UPDATE)),
         ],
     )
 
 
-def droptailer(plan: NetworkPlan) -> str:
-    binary = "/usr/local/bin/droptailer-client"
-    return _unit(
-        "droptailer: sends the packets nftables dropped to the cluster",
-        after="systemd-networkd.service nftables.service",
-        unit=[_executable(binary)],
-        service=[
-            "Environment=DROPTAILER_SERVER_ADDRESS=droptailer:50051",
-            "Environment=DROPTAILER_CLIENT_CERTIFICATES=/etc/droptailer-client",
-            f"ExecStart={_in_vrf(_private(plan), binary)}",
-            "Restart=always",
-            "RestartSec=10",
-        ],
-    )
+def suricata_defaults(config: InstallConfig, plan: NetworkPlan) -> str:
+    """/etc/default/suricata in the Debian package's format (the image's suricata.service
+    reads SURCONF, IFACE and PIDFILE from it)."""
+    internet = config.default_route_network
+    fallback = plan.uplinks[0].name if plan.uplinks else "lan0"
+    iface = f"vlan{internet.vrf}" if internet is not None else fallback
+    settings = [
+        ("RUN", "yes"),
+        ("RUN_AS_USER", ""),
+        ("SURCONF", "/etc/suricata/suricata.yaml"),
+        ("LISTENMODE", "af-packet"),
+        ("IFACE", iface),  # the internet network's SVI: what suricata watches
+        ("NFQUEUE", '"-q 0"'),
+        ("CUSTOM_NFQUEUE", '"-q 0 -q 1 -q 2 -q 3"'),
+        ("PIDFILE", "/var/run/suricata.pid"),
+    ]
+    return HEADER + "".join(f"{key}={value}\n" for key, value in settings)
 
 
-def tailscale(config: InstallConfig, plan: NetworkPlan) -> Dict[str, RenderedFile]:
+def tailscale(config: InstallConfig) -> Dict[str, RenderedFile]:
     assert config.vpn is not None
-    daemon = "/usr/local/bin/tailscaled"
-    client = "/usr/local/bin/tailscale"
-    tailscaled = _unit(
-        "Tailscale node agent (VPN access to this firewall)",
-        after="systemd-networkd.service",
-        unit=[_executable(daemon)],
-        service=[
-            "ExecStartPre=" + _in_vrf(plan.internet, f"{daemon} --cleanup"),
-            "ExecStart=" + _in_vrf(plan.internet, f"{daemon} --state=/var/lib/tailscale/tailscaled.state "
-                                   "--socket=/run/tailscale/tailscaled.sock"),
-            "ExecStopPost=" + _in_vrf(plan.internet, f"{daemon} --cleanup"),
-            "RuntimeDirectory=tailscale",
-            "StateDirectory=tailscale",
-            "Restart=on-failure",
+    internet = config.default_route_network
+    daemon = _unit(
+        [("Description", "Tailscale node agent (VPN access to this firewall)"),
+         ("After", "network.target")],
+        [
+            ("LimitMEMLOCK", "infinity"),
+            ("User", "root"),
+            ("Group", "root"),
+            ("Type", "notify"),
+            ("Environment", '"TS_NO_LOGS_NO_SUPPORT=true"'),  # no log upload to tailscale's servers
+            # (as metal-networker: systemd finds a bare `ip` itself)
+            ("ExecStartPre", _in_vrf(internet, f"{TAILSCALED} --cleanup", ip="ip")),
+            ("ExecStart", _in_vrf(internet, f"{TAILSCALED} --port {TAILSCALED_PORT}")),
+            ("ExecStopPost", _in_vrf(internet, f"{TAILSCALED} --cleanup", ip="ip")),
+            ("Restart", "on-failure"),
+            ("RuntimeDirectory", "tailscale"),
+            ("RuntimeDirectoryMode", "0755"),
+            ("StateDirectory", "tailscale"),
+            ("StateDirectoryMode", "0700"),
+            ("CacheDirectory", "tailscale"),
+            ("CacheDirectoryMode", "0750"),
         ],
     )
+    node_name = config.machineuuid or config.hostname
     join = _unit(
-        "Join the VPN with the pre-auth key from install.yaml",
-        after="tailscaled.service",
-        unit=["Requires=tailscaled.service", _executable(client)],
-        service=[
-            "Type=oneshot",
-            "RemainAfterExit=yes",
-            f"EnvironmentFile={TAILSCALE_ENV}",
-            f"ExecStart={client} up --login-server=${{VPN_ADDRESS}} --auth-key=${{VPN_AUTHKEY}} "
-            f"--hostname={plan.hostname} --accept-dns=false",
+        [("Description", "Join the VPN with the pre-auth key from install.yaml"),
+         ("After", "tailscaled.service")],
+        [
+            ("LimitMEMLOCK", "infinity"),
+            ("User", "root"),
+            ("Group", "root"),
+            # config.py admits only [A-Za-z0-9.:/_~-] in the address: nothing systemd expands
+            ("ExecStart", _in_vrf(internet, f"{TAILSCALE} up --hostname {node_name} "
+                                  f"--auth-key file:{TAILSCALE_KEY} --login-server {config.vpn.address}")),
+            ("Restart", "on-failure"),
         ],
     )
-    env = f"VPN_ADDRESS={config.vpn.address}\nVPN_AUTHKEY={config.vpn.auth_key}\n"
     return {
-        f"{UNIT_DIR}/tailscaled.service": RenderedFile(tailscaled),
+        f"{UNIT_DIR}/tailscaled.service": RenderedFile(daemon),
         f"{UNIT_DIR}/tailscale-up.service": RenderedFile(join),
-        TAILSCALE_ENV: RenderedFile(env, 0o600),
+        TAILSCALE_KEY: RenderedFile(f"{config.vpn.auth_key}\n", 0o600),
     }
-
-
-def suricata_defaults(plan: NetworkPlan) -> str:
-    internet = plan.internet
-    iface = internet.svi_name if internet is not None else (plan.uplinks[0].name if plan.uplinks else "lan0")
-    return (
-        HEADER
-        + "# suricata.service reads these: the configuration, its pid file, the interface it watches\n"
-        + "SURCONF=/etc/suricata/suricata.yaml\n"
-        + "PIDFILE=/run/suricata.pid\n"
-        + f"IFACE={iface}\n"
-    )
 
 
 def render(config: InstallConfig, plan: NetworkPlan) -> FirewallServices:
     result = FirewallServices()
-    result.files[f"{UNIT_DIR}/node-exporter.service"] = RenderedFile(node_exporter(plan))
-    result.files[f"{UNIT_DIR}/firewall-controller.service"] = RenderedFile(firewall_controller(plan))
-    result.files[f"{UNIT_DIR}/droptailer.service"] = RenderedFile(droptailer(plan))
-    result.files["/etc/default/suricata"] = RenderedFile(suricata_defaults(plan))
-    result.enable.append("node-exporter.service")
+    units = {
+        "droptailer.service": (droptailer(config), DROPTAILER),
+        "firewall-controller.service": (firewall_controller(config), FIREWALL_CONTROLLER),
+        "nftables-exporter.service": (nftables_exporter(), NFTABLES_EXPORTER),
+        "node-exporter.service": (node_exporter(), NODE_EXPORTER),
+        "suricata-update.service": (suricata_update(config), SURICATA_UPDATE),
+    }
+    for name, (content, program) in units.items():
+        result.files[f"{UNIT_DIR}/{name}"] = RenderedFile(content)
+        result.programs[name] = program
+    result.files["/etc/default/suricata"] = RenderedFile(suricata_defaults(config, plan))
+    # droptailer and firewall-controller are left to the userdata, as upstream
+    result.enable += ["nftables-exporter.service", "node-exporter.service", "suricata-update.service"]
     if config.vpn is not None:
-        result.files.update(tailscale(config, plan))
+        result.files.update(tailscale(config))
+        result.programs.update({"tailscaled.service": TAILSCALED, "tailscale-up.service": TAILSCALE})
         result.enable += ["tailscaled.service", "tailscale-up.service"]
     return result

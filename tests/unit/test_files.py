@@ -1,0 +1,60 @@
+"""The shared file helpers: atomic replacement, durability order, digests."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from metal_images.files import atomic_output, atomic_write, file_digest
+
+
+def test_atomic_write_replaces_with_mode(tmp_path: Path) -> None:
+    target = tmp_path / "sub/state.json"
+    atomic_write(target, "old\n")
+    atomic_write(target, b"new\n", mode=0o600)
+    assert target.read_bytes() == b"new\n"
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in target.parent.iterdir()) == ["state.json"]
+
+
+def test_a_failure_inside_keeps_the_old_file_and_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "img"
+    target.write_bytes(b"previous")
+    with pytest.raises(RuntimeError, match="mismatch"), atomic_output(target) as handle:
+        handle.write(b"half")
+        raise RuntimeError("checksum mismatch")
+    assert target.read_bytes() == b"previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["img"]
+
+
+def test_durable_output_syncs_data_then_renames_then_syncs_the_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        events.append("fsync data" if path.endswith(".part") else f"fsync {path}")
+        real_fsync(fd)
+
+    def replace(src: str, dst: str) -> None:
+        events.append(f"rename to {Path(dst).name}")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    temp_dir = tmp_path / "tmp"
+    with atomic_output(tmp_path / "img", durable=True, temp_dir=temp_dir, suffix=".part") as handle:
+        handle.write(b"data")
+    assert events == ["fsync data", "rename to img", f"fsync {tmp_path}"]
+    assert list(temp_dir.iterdir()) == []
+
+
+def test_file_digest(tmp_path: Path) -> None:
+    path = tmp_path / "blob"
+    path.write_bytes(os.urandom(3 << 20))
+    assert file_digest(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert file_digest(path, "md5") == hashlib.md5(path.read_bytes()).hexdigest()
