@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from metal_images.installer_bundle import write_install_sh
-from metal_images.vm import harness, qemu
+from metal_images.proof import harness
+from metal_images.vm import qemu
 
 pytestmark = [pytest.mark.slow, pytest.mark.vm, pytest.mark.root]
 

@@ -17,11 +17,13 @@ import pytest
 
 from metal_images.errors import MetalImagesError
 from metal_images.hammer import emulate, pull
+from metal_images.hammer.inputs import load_install_config
+from metal_images.proof.harness import FIXTURES
 from metal_images.vm.switch import running_switch
 
 pytestmark = [pytest.mark.root, pytest.mark.skipif(os.geteuid() != 0, reason="needs root")]
 
-CONFIG = {"role": "machine", "networks": [], "nics": [], "password": "p", "console": "ttyS1,115200n8"}
+CONFIG = load_install_config(FIXTURES / "install-machine.yaml")
 
 
 def _tiny_image(directory: Path, *, good_md5: bool) -> Path:

@@ -9,53 +9,15 @@ client's timeout, send bytes slowly, or corrupt them.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
 
+from metal_images.serve.thread import serving
 
-@contextmanager
-def serve_in_thread(app: web.Application, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve `app` on `host` (a free port); yields the base URL `http://host:port`."""
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app, access_log=None)
-    ready = threading.Event()
-    port: list[int] = []
-    errors: list[BaseException] = []
-
-    async def start() -> None:
-        await runner.setup()
-        await web.TCPSite(runner, host, 0).start()
-        port.append(int(runner.addresses[0][1]))
-
-    def main() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(start())
-        except BaseException as exc:
-            errors.append(exc)
-            ready.set()
-            return
-        ready.set()
-        loop.run_forever()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
-
-    thread = threading.Thread(target=main, name="test-http", daemon=True)
-    thread.start()
-    ready.wait(10)
-    if errors:
-        raise errors[0]
-    try:
-        yield f"http://{host}:{port[0]}"
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
+serve_in_thread = serving  # the shipped one: tests serve their apps as the hammer serves images
 
 
 ENDLESS_LIMIT = 256 << 20

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from metal_images.checks import routing
-from metal_images.vm.harness import FIXTURES
+from metal_images.proof.harness import FIXTURES
 
 
 class FakeRoot:

@@ -34,7 +34,7 @@ def test_unknown_verb_is_one_clear_error() -> None:
 
 def test_cache_sync_does_not_import_the_vm_harness_or_pytest() -> None:
     probe = ("import sys; from metal_images.cli import load_command; load_command('cache-sync'); "
-             "print(' '.join(m for m in ('pytest', 'metal_images.vm.harness', "
+             "print(' '.join(m for m in ('pytest', 'metal_images.proof.harness', "
              "'metal_images.builder.builder') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ""

@@ -28,7 +28,8 @@ def tiny(tmp_path: Path) -> dict[str, str]:
     (rootfs / "etc").mkdir(parents=True)
     (rootfs / "etc/os-release").write_text("ID=debian\n")
     (rootfs / "etc/motd").write_text("hello\n")
-    state = {"built_at": "2026-11-30T10:00:00+00:00",
+    state = {"family": "tiny", "name": "tiny", "version": "1.2", "parent": None, "args": {}, "tools": {},
+             "built_at": "2026-11-30T10:00:00+00:00",
              "stages": {"bootstrap": "a" * 64, "customize": "b" * 64}}
     (tmp_path / "build/tiny/build-state.json").write_text(json.dumps(state))
     env = {"METAL_IMAGES_CATALOG": str(tmp_path / "catalog"), "METAL_IMAGES_OUTPUT": str(tmp_path / "images"),

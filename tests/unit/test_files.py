@@ -1,4 +1,4 @@
-"""The shared file helpers: atomic replacement, durability order, digests."""
+"""The shared file helpers: atomic replacement, the last check before it, digests."""
 
 from __future__ import annotations
 
@@ -30,27 +30,14 @@ def test_a_failure_inside_keeps_the_old_file_and_no_temp(tmp_path: Path) -> None
     assert [p.name for p in tmp_path.iterdir()] == ["img"]
 
 
-def test_durable_output_syncs_data_then_renames_then_syncs_the_folder(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    events: list[str] = []
-    real_fsync, real_replace = os.fsync, os.replace
+def test_before_replace_can_refuse_the_rename(tmp_path: Path) -> None:
+    # the durable order (data, rename, folder) is recorded in test_cachesync_download
+    def refuse() -> None:
+        raise PermissionError("the folder was swapped for a symlink")
 
-    def fsync(fd: int) -> None:
-        path = os.readlink(f"/proc/self/fd/{fd}")
-        events.append("fsync data" if path.endswith(".part") else f"fsync {path}")
-        real_fsync(fd)
-
-    def replace(src: str, dst: str) -> None:
-        events.append(f"rename to {Path(dst).name}")
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
-    temp_dir = tmp_path / "tmp"
-    with atomic_output(tmp_path / "img", durable=True, temp_dir=temp_dir, suffix=".part") as handle:
+    with pytest.raises(PermissionError), atomic_output(tmp_path / "img", before_replace=refuse) as handle:
         handle.write(b"data")
-    assert events == ["fsync data", "rename to img", f"fsync {tmp_path}"]
-    assert list(temp_dir.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_file_digest(tmp_path: Path) -> None:

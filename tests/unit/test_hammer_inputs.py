@@ -13,7 +13,7 @@ from metal_images.checks.userdata import expectations
 from metal_images.errors import ConfigError
 from metal_images.hammer import inputs
 from metal_images.hammer.disk import DEFAULT_LAYOUT, Filesystem, fstab_entries
-from metal_images.vm.harness import FIXTURES
+from metal_images.proof.harness import FIXTURES
 
 
 def test_generated_key_loads_with_paramiko(tmp_path: Path) -> None:
@@ -23,19 +23,35 @@ def test_generated_key_loads_with_paramiko(tmp_path: Path) -> None:
     assert key.public_key.split()[1] == loaded.get_base64()
 
 
+ROOT_UUID = "0b0e5b9c-32c4-4c9f-9e0c-0d6a3a1f2b77"
+
+
 def test_machine_fixture_values() -> None:
     config = inputs.test_install_config(FIXTURES / "install-machine.yaml", public_key="ssh-ed25519 AAAA x",
-                                        root_uuid="u-1", service_address="10.254.0.1")
-    assert config["root_uuid"] == "u-1"
+                                        root_uuid=ROOT_UUID, service_address="10.254.0.1")
+    assert config["root_uuid"] == ROOT_UUID
     assert config["dns_servers"] == ["10.254.0.1"] and config["ntp_servers"] == ["10.254.0.1"]
-    assert inputs.nic_macs(config) == ["00:03:00:11:11:01", "00:03:00:11:12:01"]
-    assert inputs.router_ip(config) == "10.1.0.1"
-    assert inputs.local_asn(config) == 4200003073
+    model = inputs.parse_install_config(config)  # the installer's own reading
+    assert inputs.nic_macs(model) == ["00:03:00:11:11:01", "00:03:00:11:12:01"]
+    assert inputs.router_ip(model) == "10.1.0.1"
+    assert inputs.local_asn(model) == 4200003073
+    assert inputs.private_vrf_and_ip(model) == ("vrf3981", "10.1.0.1")
 
 
 def test_firewall_reaches_the_underlay_ip() -> None:
-    config = inputs.load_install_config(FIXTURES / "install-firewall.yaml")
-    assert inputs.router_ip(config) == "10.1.0.1"
+    config = {**inputs.load_install_config(FIXTURES / "install-firewall.yaml"), "root_uuid": ROOT_UUID}
+    model = inputs.parse_install_config(config)
+    assert inputs.router_ip(model) == "10.1.0.1"
+    assert inputs.private_vrf_and_ip(model) == ("vrf3981", "10.0.16.2")
+
+
+def test_the_host_refuses_what_the_installer_would_refuse() -> None:
+    config = {**inputs.load_install_config(FIXTURES / "install-machine.yaml"), "root_uuid": "$(reboot)"}
+    with pytest.raises(ConfigError, match="root_uuid"):
+        inputs.parse_install_config(config)
+    config = {**config, "root_uuid": ROOT_UUID, "hostname": "m\nextra"}
+    with pytest.raises(ConfigError, match="hostname: contains a newline"):
+        inputs.parse_install_config(config)
 
 
 def test_bad_fixture_is_one_error(tmp_path: Path) -> None:

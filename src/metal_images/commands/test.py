@@ -11,7 +11,7 @@ from metal_images import paths, ui
 from metal_images.artifact.registry import IMAGE
 from metal_images.errors import ConfigError, MetalImagesError
 from metal_images.identity import find_exports
-from metal_images.vm import harness
+from metal_images.proof import harness
 
 
 def resolve_artifact(name: str) -> tuple[str, str, str | None]:

@@ -10,6 +10,7 @@ from typing import Any
 from metal_images import __version__, ui
 from metal_images.errors import MetalImagesError
 from metal_images.imagefiles import os_id, parse_os_release
+from metal_images.installer.config import InstallConfig
 
 from . import burn, disk, inputs, install, pull
 
@@ -23,7 +24,8 @@ class Installed:
     boot_info: install.BootInfo
     kernel: Path
     initrd: Path | None
-    config: dict[str, Any]
+    config: dict[str, Any]  # install.yaml as written for the installer
+    model: InstallConfig  # the same, read through the installer's own model
     install_log: Path
     os_id: str  # ID from the image's /etc/os-release
 
@@ -42,6 +44,7 @@ def install_image(artifact_url: str, work: Path, config: dict[str, Any], userdat
         with ui.step("storage: partition and format"):
             filesystems = disk.format_disk(loop)
         config = {**config, "root_uuid": disk.root_uuid(filesystems)}
+        model = inputs.parse_install_config(config)  # refused before the image is pulled
         with tempfile.TemporaryDirectory(prefix="hammer-rootfs-", dir=work) as mnt, \
                 disk.mounted(filesystems, Path(mnt)) as unmounted:
             root = Path(mnt)
@@ -67,7 +70,7 @@ def install_image(artifact_url: str, work: Path, config: dict[str, Any], userdat
             if uefi and not (root / "boot/efi/EFI").is_dir():
                 raise MetalImagesError("--uefi: the installer put no EFI boot loader on /boot/efi")
             disk.fill_unmounted(root, unmounted)
-    return Installed(image, info, kernel, initrd, config, install_log, os_id)
+    return Installed(image, info, kernel, initrd, config, model, install_log, os_id)
 
 
 def artifact_source(artifact: Path) -> tuple[Path, str]:

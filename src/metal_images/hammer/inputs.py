@@ -2,7 +2,9 @@
 
 install.yaml starts from a fixture (a real InstallerConfig shape) and gets the values
 only the harness knows: the fresh test SSH key, the real root UUID, the switch's DNS and
-NTP address.
+NTP address. What is written is then read back through the installer's own model
+(installer/config.py), so the host side sees the same typed config, and the same errors,
+as the installer in the image; the VM's MACs, address and ASN come from that model.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from metal_images.errors import ConfigError
+from metal_images.installer import config as installer_config
+from metal_images.installer.config import InstallConfig
+from metal_images.installer.errors import InstallError
 
 from .disk import Filesystem
 
@@ -69,36 +74,43 @@ def test_install_config(fixture: Path, *, public_key: str, root_uuid: str,
     return config
 
 
-def nic_macs(config: dict[str, Any]) -> list[str]:
-    macs = [str(nic["mac"]) for nic in config.get("nics") or [] if nic.get("mac")]
+def parse_install_config(config: dict[str, Any]) -> InstallConfig:
+    """install.yaml as the installer will read it: its own parser and validation."""
+    try:
+        return installer_config.parse(yaml.safe_dump(config, sort_keys=False))
+    except InstallError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def nic_macs(config: InstallConfig) -> list[str]:
+    macs = [nic.mac for nic in config.nics if nic.mac]
     if len(macs) < 2:
         raise ConfigError("install.yaml must list two nics with a mac (the two uplinks)")
     return macs
 
 
-def router_ip(config: dict[str, Any]) -> str:
+def router_ip(config: InstallConfig) -> str:
     """The IP the operator reaches the server on: the underlay IP (firewall) or the
     private primary network's first IP (machine)."""
-    networks = config.get("networks") or []
-    wanted = "underlay" if config.get("role") == "firewall" else "private"
-    for network in networks:
-        if network.get(wanted) and network.get("ips"):
-            return str(network["ips"][0])
+    wanted = "underlay" if config.role == "firewall" else "private"
+    for network in config.networks:
+        if (network.underlay if wanted == "underlay" else network.private) and network.ips:
+            return str(network.ips[0])
     raise ConfigError(f"install.yaml has no {wanted} network with ips")
 
 
-def private_vrf_and_ip(config: dict[str, Any]) -> tuple[str, str]:
+def private_vrf_and_ip(config: InstallConfig) -> tuple[str, str]:
     """A firewall's private (tenant) network as (VRF device, first IP); empty when none."""
-    for network in config.get("networks") or []:
-        if network.get("private") and not network.get("underlay") and network.get("ips"):
-            return f"vrf{network['vrf']}", str(network["ips"][0])
+    for network in config.networks:
+        if network.private and not network.underlay and network.ips:
+            return network.vrf_name, str(network.ips[0])
     return "", ""
 
 
-def local_asn(config: dict[str, Any]) -> int:
-    for network in config.get("networks") or []:
-        if (network.get("underlay") if config.get("role") == "firewall" else network.get("private")):
-            return int(network["asn"])
+def local_asn(config: InstallConfig) -> int:
+    for network in config.networks:
+        if network.underlay if config.role == "firewall" else network.private:
+            return network.asn
     raise ConfigError("install.yaml has no network with an asn")
 
 

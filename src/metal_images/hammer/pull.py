@@ -1,46 +1,32 @@
 """Pull an image as metal-hammer does: GET the archive, GET `<url>.md5`, compare.
 
 The expected sum is the first whitespace-separated token of the `.md5` file; a mismatch
-aborts. `serve_directory()` is the harness's local HTTP server on 127.0.0.1.
+aborts. `serve_directory()` is the harness's local HTTP server on 127.0.0.1 (`serve`'s app).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import requests
 
 from metal_images.errors import MetalImagesError
+from metal_images.serve.app import make_app
+from metal_images.serve.thread import serving
 from metal_images.sidecar import first_token
 
 CHUNK = 1024 * 1024
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @contextmanager
 def serve_directory(directory: Path) -> Iterator[str]:
-    """Serve `directory` on 127.0.0.1 (a free port) and yield the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, name="artifact-http", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    """Serve `directory` on 127.0.0.1 (a free port) and yield the base URL: the same file
+    handler as `metal-images serve` (Range, HEAD, no escapes), in a background thread."""
+    with serving(make_app(directory)) as base:
+        yield base
 
 
 def _download(url: str, dest: Path) -> str:

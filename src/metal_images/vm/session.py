@@ -14,8 +14,6 @@ from pathlib import Path
 
 from metal_images import ui
 from metal_images.errors import MetalImagesError
-from metal_images.hammer.emulate import Installed
-from metal_images.hammer.inputs import nic_macs, router_ip
 from metal_images.runner import background, require_running
 
 from . import qemu
@@ -25,6 +23,19 @@ from .switch import Switch, running_switch
 
 BOOT_TIMEOUT_KVM = 300
 BOOT_TIMEOUT_TCG = 900
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What the VM boots and how it is reached: an installed disk and its boot files (as
+    boot-info.yaml names them), the MACs of its two uplinks, the address SSH goes to."""
+
+    disk_image: Path
+    kernel: Path
+    initrd: Path | None
+    cmdline: str
+    macs: tuple[str, str]
+    address: str
 
 
 @dataclass(frozen=True)
@@ -47,28 +58,27 @@ def _console_tail(log: Path, lines: int = 25) -> str:
 
 
 @contextmanager
-def booted(installed: Installed, work: Path, key: Path, *, uefi: bool,
+def booted(machine: Machine, work: Path, key: Path, *, uefi: bool,
            boot_timeout: float | None = None) -> Iterator[VmSession]:
     """Start the switch and the VM, wait for SSH; tear both down when the block ends."""
-    use_kvm = qemu.kvm_works(installed.kernel)
+    use_kvm = qemu.kvm_works(machine.kernel)
     timeout = boot_timeout or (BOOT_TIMEOUT_KVM if use_kvm else BOOT_TIMEOUT_TCG)
     console = work / "console.log"
     serial0 = work / "serial0.log"
     for log in (console, serial0):
         log.unlink(missing_ok=True)
-    macs = tuple(nic_macs(installed.config)[:2])
     with ExitStack() as stack:
         switch = stack.enter_context(running_switch(namespace_name(), work / "switch"))
         spec = qemu.VmSpec(
-            disk=installed.disk_image, macs=macs, taps=switch.ports, console_log=console,
-            serial0_log=serial0, kernel=None if uefi else installed.kernel,
-            initrd=None if uefi else installed.initrd, cmdline=installed.boot_info.cmdline,
+            disk=machine.disk_image, macs=machine.macs, taps=switch.ports, console_log=console,
+            serial0_log=serial0, kernel=None if uefi else machine.kernel,
+            initrd=None if uefi else machine.initrd, cmdline=machine.cmdline,
             ovmf_vars=qemu.prepare_ovmf_vars(work / "OVMF_VARS.fd") if uefi else None)
         qemu_log = work / "qemu.log"
         qemu_log.unlink(missing_ok=True)
         vm = stack.enter_context(background(ns_argv(switch.namespace, qemu.qemu_argv(spec, use_kvm)),
                                             qemu_log, name="qemu", stop_timeout=15))
-        target = write_ssh_config(switch.namespace, router_ip(installed.config), key, work / "ssh_config")
+        target = write_ssh_config(switch.namespace, machine.address, key, work / "ssh_config")
 
         def alive() -> None:
             if vm.poll() is not None:

@@ -24,8 +24,7 @@ from metal_images.checks.userdata import expectations
 from metal_images.files import atomic_write
 from metal_images.hammer import emulate, inputs, pull
 from metal_images.signals import interruptible
-
-from . import session, switch
+from metal_images.vm import session, switch
 
 # install.yaml and userdata fixtures (copies of the project's shared fixtures)
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -74,6 +73,13 @@ def _artifact_url(artifact: str) -> tuple[Path | None, str]:
     return emulate.artifact_source(Path(artifact))
 
 
+def machine(installed: emulate.Installed) -> session.Machine:
+    """What the VM needs of the installed disk: boot files, uplink MACs, the SSH address."""
+    first, second = inputs.nic_macs(installed.model)[:2]
+    return session.Machine(installed.disk_image, installed.kernel, installed.initrd,
+                           installed.boot_info.cmdline, (first, second), inputs.router_ip(installed.model))
+
+
 def run_test(artifact: str, out: Path, options: TestOptions) -> TestReport:
     out.mkdir(parents=True, exist_ok=True)
     report = TestReport(out)
@@ -93,22 +99,23 @@ def run_test(artifact: str, out: Path, options: TestOptions) -> TestReport:
                         installed = emulate.install_image(f"{base}/{name}", out, config, userdata,
                                                           uefi=options.uefi)
             boot_started = time.monotonic()
-            with session.booted(installed, out, key.private_key_path, uefi=options.uefi,
+            model = installed.model
+            with session.booted(machine(installed), out, key.private_key_path, uefi=options.uefi,
                                 boot_timeout=options.boot_timeout) as vm:
                 report.phases["boot_to_ssh"] = round(time.monotonic() - boot_started, 1)
                 report.accel = "kvm" if vm.use_kvm else "tcg"
                 files, units = expectations(userdata)
-                private_vrf, private_ip = inputs.private_vrf_and_ip(installed.config)
+                private_vrf, private_ip = inputs.private_vrf_and_ip(model)
                 ctx = CheckContext(
-                    role=options.role, os_id=installed.os_id, hostname=str(config.get("hostname", "")),
-                    router_id=inputs.router_ip(installed.config), asn=inputs.local_asn(installed.config),
-                    public_key=key.public_key, password=str(config["password"]),
-                    macs=inputs.nic_macs(installed.config), boot_cmdline=installed.boot_info.cmdline,
+                    role=options.role, os_id=installed.os_id, hostname=model.hostname,
+                    router_id=inputs.router_ip(model), asn=inputs.local_asn(model),
+                    public_key=key.public_key, password=model.password,
+                    macs=inputs.nic_macs(model), boot_cmdline=installed.boot_info.cmdline,
                     uefi=options.uefi, dns_name=switch.ENDPOINT_NAME, dns_address=switch.ENDPOINT_ADDRESS,
                     endpoint_url=f"http://{switch.ENDPOINT_NAME}/", endpoint_text=switch.ENDPOINT_TEXT,
                     switch_namespace=vm.switch.namespace, switch_vty=str(vm.switch.state),
                     private_vrf=private_vrf, private_ip=private_ip,
-                    machine_uuid=str(installed.config.get("machineuuid", "")),
+                    machine_uuid=model.machineuuid,
                     install_timestamp=str(installed.config.get("timestamp", "")),
                     userdata_files=files, userdata_units=units)
                 with _phase(report, "checks", "property checks (pytest-testinfra over SSH)"):
