@@ -26,7 +26,7 @@ pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chroot, mounts)"),
 ]
 
-VM_FIXTURES = Path(__file__).parents[2] / "src/metal_images/vm/fixtures"
+VM_FIXTURES = Path(__file__).parents[2] / "src/metal_images/proof/fixtures"
 NFT_GOLDEN = Path(__file__).parents[1] / "unit/installer/golden_firewall/nftables"
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from metal_images.checks.runner import CheckResult
-from metal_images.vm import harness
+from metal_images.proof import harness
 from tests.support.store_sample import make_artifact_set
 
 CLI = str(Path(sys.executable).with_name("metal-images"))
