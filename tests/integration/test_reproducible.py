@@ -19,7 +19,7 @@ from metal_images import paths
 from metal_images.artifact import registry
 from metal_images.artifact.exporter import ImageIdentity, export_tree
 from metal_images.artifact.treediff import describe, diff_states, read_side
-from metal_images.builder.bootstrap import bootstrap_inputs
+from metal_images.builder.backends import backend_for
 from metal_images.builder.customize import run_customize
 from metal_images.builder.stagekey import stage_key
 from metal_images.builder.stagestore import StageStore, remove_tree
@@ -47,7 +47,7 @@ def test_two_builds_give_the_same_archive(debian_rootfs: Path, scratch: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     spec = load_catalog().get("debian")
-    bootstrap = StageStore("debian").lookup("bootstrap", stage_key(bootstrap_inputs(spec)))
+    bootstrap = StageStore("debian").lookup("bootstrap", stage_key(backend_for("debian").inputs(spec)))
     assert bootstrap is not None, "the debian_rootfs fixture built the bootstrap stage"
     identity = ImageIdentity(spec.family, spec.name, spec.version, "test")
     archives = []

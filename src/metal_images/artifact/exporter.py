@@ -107,7 +107,7 @@ def build_json(identity: ImageIdentity, build_state: BuildState | None, *, level
     return {
         "image": identity.as_dict(),
         "built": build_state is not None,
-        "built_at": build_state.built_at if build_state else None,
+        "built_at": (build_state.built_at or None) if build_state else None,
         "parent": build_state.parent if build_state else None,
         "stages": build_state.stages if build_state else {},
         "args": build_state.args if build_state else {},

@@ -19,14 +19,17 @@ STATE_FILE = "build-state.json"
 
 @dataclass
 class BuildState:
+    """The builder writes every field; a file from an older (or a hand-made) build may lack
+    some, and reads with their defaults."""
+
     family: str
-    name: str
-    version: str
-    parent: str | None
-    stages: dict[str, str]
-    args: dict[str, str]
-    tools: dict[str, str]
-    built_at: str
+    name: str = ""
+    version: str = ""
+    parent: str | None = None
+    stages: dict[str, str] = field(default_factory=dict)
+    args: dict[str, str] = field(default_factory=dict)
+    tools: dict[str, str] = field(default_factory=dict)
+    built_at: str = ""
     rootfs: str = ""
     durations: dict[str, float] = field(default_factory=dict)
 
@@ -49,7 +52,7 @@ def load_state(family: str) -> BuildState | None:
         known = {f.name for f in fields(BuildState)}
         if not isinstance(data, dict):
             raise TypeError("not a JSON object")
-        return BuildState(**{k: v for k, v in data.items() if k in known})
+        return BuildState(**{"family": family, **{k: v for k, v in data.items() if k in known}})
     except (OSError, ValueError, TypeError) as exc:
         raise MetalImagesError(f"{path}: cannot read the build state: {exc}") from exc
 
