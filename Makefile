@@ -1,7 +1,8 @@
 # The two promises of the README:
 #   make debian   build, test and export Debian 12 (the main job)
 #   make test     lint, type-check and run the whole test suite
-# `make ubuntu` and `make firewall` do the same for those images (firewall builds on ubuntu);
+# `make ubuntu`, `make firewall` and `make nvidia` do the same for those images (firewall builds
+# on ubuntu, nvidia on debian);
 # `make debian13`, `make ubuntu2404` and `make ubuntu2604` for the releases of
 # images/debian/13.yaml, images/ubuntu/24.04.yaml and images/ubuntu/26.04.yaml.
 # `make almalinux` and `make centos` too, with their RPM mirrors set (docs/rpm.md): without
@@ -10,7 +11,7 @@ VENV := .venv
 MI := $(VENV)/bin/metal-images
 CHANNEL ?= stable
 
-.PHONY: deps lint test debian ubuntu firewall debian13 ubuntu2404 ubuntu2604 almalinux centos clean
+.PHONY: deps lint test debian ubuntu firewall nvidia debian13 ubuntu2404 ubuntu2604 almalinux centos clean
 
 deps:
 	@bash scripts/bootstrap.sh
@@ -40,6 +41,10 @@ ubuntu: deps
 
 firewall: ubuntu
 	$(call image_job,firewall,firewall)
+
+# debian-nvidia/12 builds on the debian image's tree (its build is a cache hit after `make debian`)
+nvidia: deps
+	$(call image_job,debian-nvidia,machine)
 
 debian13: deps
 	$(call image_job,debian-13,machine)

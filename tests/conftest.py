@@ -18,7 +18,8 @@ from metal_images import paths
 
 # the images the suite builds and boots; the firewall is built on ubuntu; the releases
 # (images/<family>/<version>.yaml) are named <family>-<version>
-TESTED_IMAGES = ("debian", "ubuntu", "firewall", "debian-13", "ubuntu-24.04", "ubuntu-26.04")
+TESTED_IMAGES = ("debian", "ubuntu", "firewall", "debian-13", "ubuntu-24.04", "ubuntu-26.04",
+                 "debian-nvidia")
 
 
 def images_requested() -> set[str]:

@@ -54,6 +54,8 @@ CASES = [
     pytest.param("ubuntu-24.04", "machine", False, id="ubuntu-24.04-machine"),
     pytest.param("ubuntu-26.04", "machine", False, id="ubuntu-26.04-machine"),
     pytest.param("ubuntu-26.04", "machine", True, id="ubuntu-26.04-machine-uefi"),
+    # a GPU image on a machine without a GPU: the machine checks and checks/gpu.py
+    pytest.param("debian-nvidia", "machine", False, id="debian-nvidia-machine"),
 ]
 
 
@@ -81,6 +83,8 @@ def test_image_boots_and_passes_its_checks(rootfs_of: Callable[[str], Path], tmp
         assert "node_exporter_serves_in_private_vrf" in names and "firewall_service" in names
     else:
         assert "machine_service" in names
+    if family == "debian-nvidia":
+        assert "modinfo_names_the_running_kernel" in names
     assert not failed, "failed checks:\n" + "\n".join(failed)
     # everything torn down: no namespace or loop device of this test is left
     assert f"mi-vm-{os.getpid()}" not in subprocess.run(["ip", "netns", "list"], capture_output=True,

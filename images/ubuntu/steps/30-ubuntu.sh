@@ -18,6 +18,12 @@ fi
 
 # (no netplan and no DHCP client: the shared step 40-network-standin.sh)
 
+# Ubuntu 26.04 moved its console log level to /usr/lib/sysctl.d/55-console-messages.conf,
+# which sorts after our 11-console-logging.conf: an empty /etc file of that name hides it
+if [ -e /usr/lib/sysctl.d/55-console-messages.conf ]; then
+  ln -sf /dev/null /etc/sysctl.d/55-console-messages.conf
+fi
+
 # systemd-resolved as upstream: static servers, no LLMNR (the installer writes resolv.conf)
 mkdir -p /etc/systemd/resolved.conf.d
 cat > /etc/systemd/resolved.conf.d/dns.conf <<RESOLVED

@@ -9,9 +9,9 @@ installed() {
   dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q 'install ok installed'
 }
 if installed coreutils-from-uutils; then
-  # coreutils-from-uutils is a protected package: the swap must say it means it
+  # coreutils-from-uutils is protected: the swap names its removal and says it means it
   apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends --allow-remove-essential coreutils-from-gnu
+  apt-get install -y -q --no-install-recommends --allow-remove-essential coreutils-from-gnu coreutils-from-uutils-
   apt-get autoremove -y -q --purge
 fi
 if installed sudo-rs; then

@@ -12,6 +12,7 @@ import shlex
 from pathlib import Path
 
 from metal_images import paths, runner, ui
+from metal_images.builder.aptsources import add_components
 from metal_images.builder.stagekey import StageInputs
 from metal_images.builder.tools import tool_version
 from metal_images.catalog import ImageSpec
@@ -88,6 +89,10 @@ def apt_install(spec: ImageSpec, root: Path, cache: Path) -> None:
     packages = package_list(spec)
     if not packages:
         return
+    if "components" in spec.model_fields_set:
+        added = add_components(root, spec.components, f"{spec.family}/image.yaml")
+        if added:
+            ui.detail(f"archive components added: {' '.join(added)}")
     archives = root / ARCHIVES.lstrip("/")
     with ui.step(f"install {len(packages)} packages"), mount(str(cache), archives, bind=True):
         runner.run(chroot_argv(root, ["apt-get", "update", "-q"]))

@@ -64,6 +64,7 @@ def customize_inputs(spec: ImageSpec, base_key: str, distribution: str, suite: s
         "args": spec.args,
         # packages of a derived image are installed here; a base image's go to bootstrap
         "packages": spec.packages if spec.from_ else [],
+        "components": spec.components if spec.from_ else [],
         "kernel": spec.kernel if spec.from_ else None,
         "services": spec.services.model_dump(),
         "remove": spec.remove,
@@ -80,6 +81,9 @@ def step_environment(spec: ImageSpec) -> dict[str, str]:
         "METAL_IMAGE_FAMILY": spec.family,
         "METAL_IMAGE_ROLE": spec.role,
     }
+    if spec.kernel:
+        # the kernel package the image keeps (a derived image replacing its parent's purges the rest)
+        env["METAL_IMAGE_KERNEL"] = spec.kernel
     env.update(spec.args)
     return env
 

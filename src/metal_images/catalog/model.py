@@ -141,7 +141,10 @@ class ImageSpec(Strict):
     variant: Variant = Field(
         default="apt", description="mmdebstrap variant: what is installed before `packages`"
     )
-    components: list[str] = Field(default_factory=lambda: ["main"])
+    components: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]] = Field(
+        default_factory=lambda: ["main"],
+        description="archive components; in a derived image: the ones added to its parent's archives",
+    )
     packages: list[PackageName] = Field(default_factory=list)
     kernel: PackageName | None = Field(default=None, description="the kernel package (one kernel in /boot)")
     context: str = Field(default="context", description="folder overlaid onto / (relative)")

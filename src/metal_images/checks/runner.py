@@ -18,7 +18,8 @@ from .context import CheckContext
 
 HERE = Path(__file__).resolve().parent
 # the check modules, in the order they run (properties.py settles the boot first)
-CHECK_MODULES = (HERE / "properties.py", HERE / "shipped.py", HERE / "routing.py", HERE / "nft_ruleset.py")
+CHECK_MODULES = (HERE / "properties.py", HERE / "shipped.py", HERE / "routing.py", HERE / "nft_ruleset.py",
+                 HERE / "gpu.py")
 
 
 @dataclass(frozen=True)

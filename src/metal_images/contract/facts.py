@@ -50,6 +50,7 @@ class ArchiveFacts:
     sidecar_errors: dict[str, str] = field(default_factory=dict)
     role: str | None = None  # machine / firewall, given or guessed
     parents: set[str] = field(default_factory=set)  # directories implied by entry names
+    module_vermagic: dict[str, str] = field(default_factory=dict)  # DKMS-built module -> vermagic
 
     @property
     def complete(self) -> bool:

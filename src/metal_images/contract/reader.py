@@ -24,6 +24,7 @@ import lz4.frame
 import requests
 
 from metal_images.contract.facts import UNIT_DIRS, ArchiveEntry, ArchiveFacts, normalize
+from metal_images.contract.modinfo import DKMS_MODULE, scan_vermagic
 from metal_images.errors import ConfigError, MetalImagesError
 from metal_images.speed import SpeedGuard, SpeedRule, TooSlow
 
@@ -164,6 +165,12 @@ def read_tar(stream: Readable, facts: ArchiveFacts) -> None:
                                  mode=info.mode, size=info.size, linkname=info.linkname,
                                  uid=info.uid, gid=info.gid)
             facts.add(entry)
+            module = DKMS_MODULE.fullmatch(name)
+            if module and entry.type == "file":
+                member = tar.extractfile(info)
+                if member is not None:
+                    facts.module_vermagic[name] = scan_vermagic(member, module["z"])
+                continue
             limit = _wants_content(name)
             if limit and entry.type == "file":
                 member = tar.extractfile(info)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from metal_images.contract.facts import UNIT_DIRS, ArchiveFacts, normalize
+from metal_images.contract.modinfo import DKMS_MODULE
 from metal_images.imagefiles import (
     DEBIAN_FAMILY,
     KNOWN_OS_IDS,
@@ -290,6 +291,32 @@ def kernel_bzimage(facts: ArchiveFacts) -> Outcome:
 
 
 # --- what install-go and metal-networker need (section 6, 8) -------------------------------
+
+
+@rule("dkms-modules", "modules DKMS built (a GPU driver's) exist for the image's kernel and their "
+      "vermagic names it (a kernel bump without a rebuild fails here)")
+def dkms_modules(facts: ArchiveFacts) -> Outcome:
+    sources = [e.name for e in facts.entries if re.fullmatch(r"usr/src/[^/]+/dkms\.conf", e.name)]
+    if not sources and not facts.module_vermagic:
+        return skip("no DKMS module sources in the image")
+    kver, problem = _kernel_version(facts)
+    if kver is None:
+        return problem
+    problems = []
+    built_for_image = []
+    for name, vermagic in sorted(facts.module_vermagic.items()):
+        match = DKMS_MODULE.fullmatch(name)
+        assert match is not None  # the reader keeps only names the pattern matches
+        if match["kernel"] != kver:
+            problems.append(f"/{name} is built for kernel {match['kernel']}, the image boots {kver}")
+        elif vermagic.split(" ", 1)[0] != kver:
+            problems.append(f"/{name}: vermagic {vermagic!r} does not name the kernel {kver}")
+        else:
+            built_for_image.append(name)
+    if sources and not built_for_image:
+        listed = _listing(["/" + source for source in sources])
+        problems.append(f"DKMS sources ({listed}) but no module built for {kver}")
+    return "; ".join(problems) or None
 
 
 @rule("os-release", "/etc/os-release has an ID install-go knows (debian, ubuntu, centos, almalinux)")
