@@ -121,11 +121,17 @@ def test_unready_probes_are_retried_alone_in_one_batch(shell: LocalShell, tmp_pa
     bump = f"echo x >> {counter}; wc -l < {counter}"
     specs = [
         probe("late", bump, ready=lambda r: int(r.stdout) >= 3, timeout=30, interval=0.01),
-        probe("bad_json", "echo '{'", ready=lambda r: bool(eval(r.stdout)), timeout=0.05, interval=0.01),
+        probe("bad_json", "echo '{'", ready=lambda r: bool(eval(r.stdout)), timeout=0.015, interval=0.01),
         probe("once", f"echo x >> {others}; wc -l < {others}"),
     ]
     slept: list[float] = []
-    facts = gather(shell, specs, _ctx(), sleep=slept.append)
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:  # a clock that moves only when gather sleeps
+        slept.append(seconds)
+        now[0] += seconds
+
+    facts = gather(shell, specs, _ctx(), sleep=sleep, clock=lambda: now[0])
     assert int(facts["late"].stdout) == 3
     assert int(facts["once"].stdout) == 1  # never re-run
     assert shell.calls == 3 and slept == [0.01, 0.01]

@@ -237,13 +237,13 @@ def _is_ready(ready: Callable[[Result], bool], result: Result) -> bool:
 
 
 def _until_ready(run: Run, probes: Sequence[Probe], ctx: CheckContext,
-                 sleep: Callable[[float], None]) -> dict[str, Result]:
-    started = time.monotonic()
+                 sleep: Callable[[float], None], clock: Callable[[], float]) -> dict[str, Result]:
+    started = clock()
     results = _run_batch(run, probes, ctx) if probes else {}
 
     def waiting() -> list[Probe]:
         return [p for p in probes if p.ready is not None and not _is_ready(p.ready, results[p.name])
-                and time.monotonic() - started < p.timeout]
+                and clock() - started < p.timeout]
 
     pending = waiting()
     while pending:
@@ -254,9 +254,10 @@ def _until_ready(run: Run, probes: Sequence[Probe], ctx: CheckContext,
 
 
 def gather(run: Run, specs: Iterable[ProbeSpec], ctx: CheckContext,
-           sleep: Callable[[float], None] = time.sleep) -> Facts:
+           sleep: Callable[[float], None] = time.sleep,
+           clock: Callable[[], float] = time.monotonic) -> Facts:
     """Settle probes first (waited for), then all the others in one batch (plus retries)."""
     probes = expand(specs, ctx)
-    results = _until_ready(run, [p for p in probes if p.settle], ctx, sleep)
-    results.update(_until_ready(run, [p for p in probes if not p.settle], ctx, sleep))
+    results = _until_ready(run, [p for p in probes if p.settle], ctx, sleep, clock)
+    results.update(_until_ready(run, [p for p in probes if not p.settle], ctx, sleep, clock))
     return Facts(results)
