@@ -93,7 +93,7 @@ def test_suricata_update_reads_the_sources(rootfs: Path) -> None:
     with chroot_mounts(rootfs):
         version = subprocess.run(chroot_argv(rootfs, ["suricata", "-V"]), capture_output=True, text=True,
                                  check=True).stdout
-        found = re.search(r"version (\d+\.\d+)", version)
+        found = re.search(r"version (\d+(?:\.\d+)+)", version)  # suricata-update uses all of it
         assert found, version
         result = subprocess.run(chroot_argv(rootfs, [
             "suricata-update", "--config", "/etc/suricata/update.yaml", "--data-dir", "/tmp/suricata-data",
