@@ -169,7 +169,7 @@ def test_sigterm_during_a_step_unwinds(debian_rootfs: Path, catalog_copy: Path) 
     folder = catalog_copy / family
     (folder / "steps").mkdir(parents=True)
     step = folder / "steps/10-hang.sh"
-    step.write_text("#!/bin/sh\nsleep 300 &\necho started > /tmp/hang-started\nsleep 301\n")
+    step.write_text("#!/bin/sh\nsleep 3141 &\necho started > /tmp/hang-started\nsleep 3142\n")
     step.chmod(0o755)
     (folder / "image.yaml").write_text(
         f'name: {family}\nversion: "1"\nfrom: debian\nsteps: [steps/10-hang.sh]\n')
@@ -189,7 +189,7 @@ def test_sigterm_during_a_step_unwinds(debian_rootfs: Path, catalog_copy: Path) 
         assert "interrupted" in output
         assert not mounts_below(paths.image_work_dir(family).resolve())
         assert not list(stages.iterdir())
-        hung = subprocess.run(["pgrep", "-f", "sleep 30[01]"], capture_output=True, text=True)
+        hung = subprocess.run(["pgrep", "-f", "sleep 314[12]"], capture_output=True, text=True)  # durations nothing else uses
         assert hung.stdout == ""
     finally:
         if proc.poll() is None:
