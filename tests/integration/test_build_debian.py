@@ -168,6 +168,7 @@ def test_sigterm_during_a_step_unwinds(debian_rootfs: Path, catalog_copy: Path) 
     family = "test-sigterm"
     folder = catalog_copy / family
     (folder / "steps").mkdir(parents=True)
+    # durations nothing else on the machine uses: the check below looks for them with pgrep
     step = folder / "steps/10-hang.sh"
     step.write_text("#!/bin/sh\nsleep 3141 &\necho started > /tmp/hang-started\nsleep 3142\n")
     step.chmod(0o755)
@@ -189,7 +190,7 @@ def test_sigterm_during_a_step_unwinds(debian_rootfs: Path, catalog_copy: Path) 
         assert "interrupted" in output
         assert not mounts_below(paths.image_work_dir(family).resolve())
         assert not list(stages.iterdir())
-        hung = subprocess.run(["pgrep", "-f", "sleep 314[12]"], capture_output=True, text=True)  # durations nothing else uses
+        hung = subprocess.run(["pgrep", "-f", "sleep 314[12]"], capture_output=True, text=True)
         assert hung.stdout == ""
     finally:
         if proc.poll() is None:
