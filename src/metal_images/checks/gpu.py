@@ -32,7 +32,7 @@ PROBES = [
     probe("gpu_kernel", "uname -r"),
     probe("gpu_dkms_sources", "ls -1 /usr/src/*/dkms.conf 2>/dev/null || true"),
     probe("gpu_dkms_status", "dkms status 2>&1 || true", root=True),
-    probe("gpu_modules", _MODULES),
+    probe("gpu_modules", _MODULES, root=True),  # modinfo is in /usr/sbin, off metal's PATH
     # asked to start without a GPU, the daemon must be skipped by its condition, not fail
     probe("gpu_persistenced", f"systemctl start {PERSISTENCED}; echo rc=$?; "
                               f"systemctl show -P ActiveState -P ConditionResult {PERSISTENCED}", root=True),
