@@ -41,7 +41,7 @@ def test_rhel_image_content(family: str) -> None:
     preset = (spec.context_dir / "etc/systemd/system-preset/90-metal.preset").read_text()
     assert "enable frr.service\n" in preset
     assert any(step.endswith("90-initramfs.sh") for step in spec.steps)
-    dracut = (spec.folder / "steps/90-initramfs.sh").read_text()
+    dracut = next(p for p in spec.step_paths() if p.name == "90-initramfs.sh").read_text()
     assert "--no-hostonly" in dracut and '--include "/lib/modules/${version}"' in dracut
 
 
