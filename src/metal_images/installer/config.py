@@ -36,7 +36,9 @@ UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 MACHINE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 CONSOLE_RE = re.compile(r"[A-Za-z0-9]+(,[A-Za-z0-9]+)?")
 VPN_ADDRESS_RE = re.compile(r"(https?://)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
-VPN_KEY_RE = re.compile(r"[A-Za-z0-9_.:+/=-]{1,512}")
+# it goes onto tailscale's command line: no leading '-' (an option) and no `file:` prefix
+# (tailscale would read the key from that path)
+VPN_KEY_RE = re.compile(r"(?!file:)[A-Za-z0-9][A-Za-z0-9_.:+/=-]{0,511}")
 # control characters (C0, DEL, C1); a newline is one of them
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 RULE_COMMENT_RE = re.compile(r'[^"\\]{0,200}')
@@ -453,7 +455,8 @@ def _vpn(top: _Reader) -> Optional[VPN]:
     # metal-go's yaml tag is auth_key; `authkey` was this installer's own spelling before
     key_name = "auth_key" if "auth_key" in reader.data or "authkey" not in reader.data else "authkey"
     auth_key = reader.matching(
-        key_name, VPN_KEY_RE, "a VPN auth key (letters, digits, _.:+/=-)", required=True
+        key_name, VPN_KEY_RE, "a VPN auth key (letters, digits, _.:+/=-; not starting with - or file:)",
+        required=True
     )
     return VPN(address=address, auth_key=auth_key, connected=reader.bool_("connected"))
 

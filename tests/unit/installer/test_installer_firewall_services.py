@@ -113,10 +113,8 @@ def test_no_vpn_no_tailscale() -> None:
     assert not [path for path in rendered.files if "tailscale" in path]
 
 
-def test_vpn_joins_named_after_the_machine_with_the_key_kept_out_of_the_units() -> None:
+def test_vpn_joins_named_after_the_machine_with_the_key_in_a_root_only_unit() -> None:
     rendered = render("vpn")
-    key = rendered.files["/etc/metal/tailscale-auth-key"]
-    assert (key.mode, key.content) == (0o600, "tskey-test-0123456789\n")
     daemon = unit(rendered, "tailscaled.service")
     join = unit(rendered, "tailscale-up.service")
     assert value(daemon, "ExecStart") == ["/bin/ip vrf exec vrf104200 /usr/local/bin/tailscaled --port 41641"]
@@ -124,8 +122,10 @@ def test_vpn_joins_named_after_the_machine_with_the_key_kept_out_of_the_units() 
     assert value(join, "ExecStart") == [
         "/bin/ip vrf exec vrf104200 /usr/local/bin/tailscale up "
         "--hostname 7d1c9a52-3f4e-4b8a-9c61-0e2f5a8b4d17 "
-        "--auth-key file:/etc/metal/tailscale-auth-key --login-server https://headscale.example.internal"]
-    assert all("tskey" not in content for content in (daemon, join))
+        "--auth-key tskey-test-0123456789 --login-server https://headscale.example.internal"]
+    assert rendered.files["/etc/systemd/system/tailscale-up.service"].mode == 0o600
+    assert rendered.files["/etc/systemd/system/tailscaled.service"].mode != 0o600
+    assert "tskey" not in daemon
     assert rendered.enable[-2:] == ["tailscaled.service", "tailscale-up.service"]
 
 
@@ -148,6 +148,9 @@ def test_chrony_pools_the_given_servers_or_the_default() -> None:
         ("vpn:\n  address: https://h.test\n  auth_key: 'a b'\n", "install.yaml: vpn.auth_key: 'a b' is not"),
         ("vpn:\n  address: 'h t'\n  auth_key: k\n", "install.yaml: vpn.address: 'h t' is not"),
         ("vpn:\n  address: h.test\n  auth_key: 'k\"$x'\n", "install.yaml: vpn.auth_key:"),
+        # tailscale reads the key from the path after `file:`; a leading - would be an option
+        ("vpn:\n  address: h.test\n  auth_key: 'file:/etc/shadow'\n", "install.yaml: vpn.auth_key: 'file:"),
+        ("vpn:\n  address: h.test\n  auth_key: '--reset'\n", "install.yaml: vpn.auth_key: '--reset' is not"),
     ],
 )
 def test_bad_vpn_names_the_key(vpn: str, message: str) -> None:

@@ -16,9 +16,9 @@ ship these units ready-made.
   /etc/default/suricata (suricata watches that network's SVI);
 - tailscaled.service + tailscale-up.service when install.yaml has `vpn:` (tailscaled in
   the default-route VRF on a fixed port, without log upload; the node joins named after the
-  machine UUID). Unlike metal-networker the pre-auth key is not put on the command line,
-  which every local user can read (the unit file, `systemctl show`, /proc/<pid>/cmdline):
-  it goes to a root-only file that tailscale reads (`--auth-key file:<path>`).
+  machine UUID). The pre-auth key is on tailscale-up's command line, as metal-networker
+  puts it; the unit file is root-only (0600), as install.yaml itself is (metal-hammer
+  writes it 0600), though `systemctl show` still shows the command line to local users.
 
 Units are enabled as metal-networker enables them. A unit whose program the image lacks
 (a firewall built without its downloads) gets a drop-in with ConditionFileIsExecutable=,
@@ -35,8 +35,6 @@ from .plan import NetworkPlan
 
 UNIT_DIR = "/etc/systemd/system"
 HEADER = "# written by the metal-images installer from /etc/metal/install.yaml; do not edit\n"
-# the VPN pre-auth key, root only; `tailscale up --auth-key file:<path>` reads it
-TAILSCALE_KEY = "/etc/metal/tailscale-auth-key"
 TAILSCALED_PORT = 41641
 # droptailer-client reads these; firewall-controller writes the certificate files
 DROPTAILER_SERVER = "droptailer:50051"
@@ -206,16 +204,17 @@ def tailscale(config: InstallConfig) -> Dict[str, RenderedFile]:
             ("LimitMEMLOCK", "infinity"),
             ("User", "root"),
             ("Group", "root"),
-            # config.py admits only [A-Za-z0-9.:/_~-] in the address: nothing systemd expands
+            # config.py admits only [A-Za-z0-9.:/_~-] in the address and the key: nothing
+            # systemd expands or splits
             ("ExecStart", _in_vrf(internet, f"{TAILSCALE} up --hostname {node_name} "
-                                  f"--auth-key file:{TAILSCALE_KEY} --login-server {config.vpn.address}")),
+                                  f"--auth-key {config.vpn.auth_key} --login-server {config.vpn.address}")),
             ("Restart", "on-failure"),
         ],
     )
     return {
         f"{UNIT_DIR}/tailscaled.service": RenderedFile(daemon),
-        f"{UNIT_DIR}/tailscale-up.service": RenderedFile(join),
-        TAILSCALE_KEY: RenderedFile(f"{config.vpn.auth_key}\n", 0o600),
+        # it holds the pre-auth key
+        f"{UNIT_DIR}/tailscale-up.service": RenderedFile(join, 0o600),
     }
 
 
