@@ -18,7 +18,9 @@ from metal_images.catalog import Catalog
 IMAGES = Path(__file__).resolve().parents[2] / "images"
 CONTEXT = IMAGES / "debian/context"
 MACHINES = ("debian", "ubuntu")
-KERNEL_ABI = re.compile(r"^linux-image-\d+\.\d+\.\d+-\d+-(amd64|generic)$")
+# Debian 12 `6.1.0-57`, Debian 13 `6.12.118+deb13`, Ubuntu `6.8.0-149-generic`
+KERNEL_ABI = re.compile(r"^linux-image-(?P<abi>\d+\.\d+\.\d+(-\d+|\+deb\d+)-(amd64|generic))$")
+APT_IMAGES = ("debian", "debian-13", "debian-nvidia", "ubuntu", "ubuntu-24.04", "ubuntu-26.04")
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +43,16 @@ def test_shared_steps_and_units(catalog: Catalog, family: str) -> None:
     assert any(a.name == "crictl" and a.path == "/usr/local/bin" for a in spec.artifacts)
 
 
-def test_debian_kernel_is_pinned_to_an_abi(catalog: Catalog) -> None:
-    kernel = catalog.get("debian").kernel
-    assert kernel and KERNEL_ABI.match(kernel), kernel
+@pytest.mark.parametrize("name", APT_IMAGES)
+def test_kernel_is_pinned_to_an_abi(catalog: Catalog, name: str) -> None:
+    kernel = catalog.get(name).kernel
+    match = KERNEL_ABI.match(kernel or "")
+    assert match, kernel
+    # Ubuntu's modules come in packages of their own: they must be the kernel's ABI
+    modules = [p for p in catalog.get(name).packages if p.startswith("linux-modules")]
+    assert all(p.endswith("-" + match["abi"]) for p in modules), (kernel, modules)
+    if catalog.distribution(name) == "ubuntu":
+        assert modules, f"{name}: no linux-modules package for {kernel}"
 
 
 def test_list_shows_the_kernel_a_derived_image_inherits(catalog: Catalog) -> None:
