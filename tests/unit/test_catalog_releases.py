@@ -35,7 +35,7 @@ def test_release_shares_the_folder_and_changes_only_what_it_says(tmp_path: Path)
     assert (release.family, release.image_id, release.suite) == ("demo-2", "demo-2", "trixie")
     assert release.packages == [*base.packages, "jq"]
     assert release.step_paths() == base.step_paths()  # the same files, not copies
-    assert release.context_dir == base.context_dir
+    assert release.context_dirs == base.context_dirs
     assert release.services == base.services and release.kernel == base.kernel
     assert release.args == {**base.args, "EXTRA": "x"}
     assert catalog.lineage("demo-2") == [release]  # a sibling, not a child of demo
@@ -93,7 +93,7 @@ def test_the_catalogs_releases_extend_their_siblings() -> None:
         release, base = catalog.get(name), catalog.get(base_name)
         assert release.suite == suite and release.distribution == base.distribution
         assert release.version == name.split("-", 1)[1]
-        assert release.context_dir.resolve() == base.context_dir.resolve()
+        assert [d.resolve() for d in release.context_dirs] == [d.resolve() for d in base.context_dirs]
         assert set(base.steps) <= set(release.steps)
         assert set(base.services.enable) <= set(release.services.enable)
     assert "usrmerge" not in catalog.get("ubuntu-24.04").packages

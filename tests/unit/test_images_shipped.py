@@ -17,6 +17,7 @@ from metal_images.catalog import Catalog
 
 IMAGES = Path(__file__).resolve().parents[2] / "images"
 CONTEXT = IMAGES / "debian/context"
+SHARED = IMAGES / "shared/context"  # what every family's image.yaml overlays first
 MACHINES = ("debian", "ubuntu")
 # Debian 12 `6.1.0-57`, Debian 13 `6.12.118+deb13`, Ubuntu `6.8.0-149-generic`
 KERNEL_ABI = re.compile(r"^linux-image-(?P<abi>\d+\.\d+\.\d+(-\d+|\+deb\d+)-(amd64|generic))$")
@@ -97,7 +98,7 @@ def test_containerd_limits_drop_in() -> None:
 
 
 def test_watchdog_is_armed_with_60_seconds() -> None:
-    conf = (CONTEXT / "etc/watchdog.conf").read_text()
+    conf = (SHARED / "etc/watchdog.conf").read_text()
     assert re.search(r"^watchdog-device = /dev/watchdog$", conf, re.MULTILINE)
     assert re.search(r"^watchdog-timeout = 60$", conf, re.MULTILINE)
-    assert "ipmi_watchdog" in (CONTEXT / "etc/modules-load.d/ipmi_watchdog.conf").read_text()
+    assert "ipmi_watchdog" in (SHARED / "etc/modules-load.d/ipmi_watchdog.conf").read_text()

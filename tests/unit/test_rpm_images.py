@@ -14,6 +14,7 @@ import pytest
 
 from metal_images import paths
 from metal_images.catalog import load_catalog
+from metal_images.catalog.model import ImageSpec
 
 RHEL_IMAGES = ["almalinux", "centos"]
 # what metal-stack and the installer's RHEL path use on the machine
@@ -22,6 +23,12 @@ NEEDED = {"chrony", "frr", "frr-pythontools", "systemd-networkd", "mdadm", "drac
 # the differences an RHEL sshd_config may have from Debian's (group, sftp path, old OpenSSH)
 SSHD_CHANGES = {"AllowGroups", "Subsystem", "KbdInteractiveAuthentication",
                 "ChallengeResponseAuthentication", "PermitUserRC", "#"}
+
+
+def _context_text(spec: ImageSpec, relative: str) -> str:
+    path = spec.context_file(relative)
+    assert path is not None, f"{spec.family}: no context has {relative}"
+    return path.read_text()
 
 
 @pytest.mark.parametrize("family", RHEL_IMAGES)
@@ -36,9 +43,9 @@ def test_rhel_image_content(family: str) -> None:
             "lldpd.service"} <= enabled
     assert not enabled & {"ssh.service", "systemd-timesyncd.service"}  # Debian's names
     assert spec.services.default_target == "multi-user.target"
-    selinux = (spec.context_dir / "etc/selinux/config").read_text()
+    selinux = _context_text(spec, "etc/selinux/config")
     assert "\nSELINUX=disabled\n" in selinux
-    preset = (spec.context_dir / "etc/systemd/system-preset/90-metal.preset").read_text()
+    preset = _context_text(spec, "etc/systemd/system-preset/90-metal.preset")
     assert "enable frr.service\n" in preset
     assert any(step.endswith("90-initramfs.sh") for step in spec.steps)
     dracut = next(p for p in spec.step_paths() if p.name == "90-initramfs.sh").read_text()
@@ -57,21 +64,21 @@ def test_no_repository_host_in_the_catalog(family: str) -> None:
 
 
 @pytest.mark.parametrize("family", RHEL_IMAGES)
-def test_context_shared_with_debian_stays_in_step(family: str) -> None:
-    ours = paths.catalog_dir() / family / "context"
-    debian = paths.catalog_dir() / "debian" / "context"
-    shared = [p.relative_to(ours) for p in ours.rglob("*")
-              if p.is_file() and (debian / p.relative_to(ours)).is_file()]
-    assert len(shared) >= 15
-    for rel in shared:
-        mine, theirs = (ours / rel).read_text(), (debian / rel).read_text()
-        if rel.as_posix() != "etc/ssh/sshd_config":
-            assert mine == theirs, f"{family}/context/{rel} differs from debian's"
-            continue
-        changed = [line[1:] for line in difflib.ndiff(theirs.splitlines(), mine.splitlines())
-                   if line[:1] in "+-" and line[1:].strip()]
-        keywords = {line.split()[0] for line in changed}
-        assert keywords <= SSHD_CHANGES, keywords - SSHD_CHANGES
+def test_context_shares_the_common_files_and_keeps_sshd_in_step(family: str) -> None:
+    spec = load_catalog().get(family)
+    shared = paths.catalog_dir() / "shared" / "context"
+    assert spec.context_dirs[0].resolve() == shared.resolve()
+    assert len([p for p in shared.rglob("*") if p.is_file()]) >= 15
+    # a file of the shared context is not copied again into a family's own context
+    for own in spec.context_dirs[1:]:
+        copies = [p for p in own.rglob("*") if p.is_file() and (shared / p.relative_to(own)).is_file()]
+        assert not copies, copies
+    debian = (paths.catalog_dir() / "debian" / "context" / "etc/ssh/sshd_config").read_text()
+    mine = _context_text(spec, "etc/ssh/sshd_config")
+    changed = [line[1:] for line in difflib.ndiff(debian.splitlines(), mine.splitlines())
+               if line[:1] in "+-" and line[1:].strip()]
+    keywords = {line.split()[0] for line in changed}
+    assert keywords <= SSHD_CHANGES, keywords - SSHD_CHANGES
 
 
 @pytest.mark.parametrize("family", RHEL_IMAGES)

@@ -59,7 +59,8 @@ def customize_inputs(spec: ImageSpec, base_key: str, distribution: str, suite: s
         "code": _code_digest(),
         "base": base_key,
         "apt_suite": f"{distribution}-{suite}",
-        "context": tree_digest(spec.context_dir),
+        # what the overlays leave, path by path (a later context's file wins)
+        "context": {rel: digest for d in spec.context_dirs for rel, digest in tree_digest(d).items()},
         "steps": {name: file_digest(path) for name, path in zip(spec.steps, spec.step_paths(), strict=True)},
         "args": spec.args,
         # packages of a derived image are installed here; a base image's go to bootstrap
@@ -141,10 +142,11 @@ def run_customize(spec: ImageSpec, base_tree: Path, target: Path, *, distributio
         resolv.unlink()
     if HOST_RESOLV_CONF.exists():
         shutil.copyfile(HOST_RESOLV_CONF, resolv)
-    if spec.context_dir.is_dir():
-        with ui.step("context overlay"):
-            count = overlay(spec.context_dir, target)
-            ui.detail(f"{count} entries from {spec.context_dir}")
+    for context in spec.context_dirs:
+        if context.is_dir():
+            with ui.step("context overlay"):
+                count = overlay(context, target)
+                ui.detail(f"{count} entries from {context}")
     missing = artifacts.install_artifacts(spec, target)
     for name in missing:
         ui.warn(f"{spec.family}: artifact {name} left out")

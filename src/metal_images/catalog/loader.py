@@ -96,10 +96,15 @@ def parse_spec(folder: Path, release: str | None = None) -> ImageSpec:
     spec._family = folder.name if release is None else release_id(folder.name, release)
     spec._folder = folder
     spec._context_explicit = "context" in data
-    if spec._context_explicit or spec.context_dir.exists():
-        _inside_catalog(where, "context", folder, spec.context)
-    if spec._context_explicit and not spec.context_dir.is_dir():
-        raise ConfigError(f"{where}: context: folder {_display(spec.context_dir)} does not exist")
+    names = [spec.context] if isinstance(spec.context, str) else spec.context
+    if spec._context_explicit and not names:
+        raise ConfigError(f"{where}: context: an empty list (leave `context` out for none)")
+    for index, (name, context) in enumerate(zip(names, spec.context_dirs, strict=True)):
+        key = "context" if isinstance(spec.context, str) else f"context.{index}"
+        if spec._context_explicit or context.exists():
+            _inside_catalog(where, key, folder, name)
+        if spec._context_explicit and not context.is_dir():
+            raise ConfigError(f"{where}: {key}: folder {_display(context)} does not exist")
     for index, script in enumerate(spec.step_paths()):
         _inside_catalog(where, f"steps.{index}", folder, spec.steps[index])
         if not script.is_file():

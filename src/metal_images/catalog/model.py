@@ -147,7 +147,10 @@ class ImageSpec(Strict):
     )
     packages: list[PackageName] = Field(default_factory=list)
     kernel: PackageName | None = Field(default=None, description="the kernel package (one kernel in /boot)")
-    context: str = Field(default="context", description="folder overlaid onto / (relative)")
+    context: str | list[str] = Field(
+        default="context",
+        description="folder overlaid onto / (relative), or a list of them overlaid in order (later wins)",
+    )
     steps: list[str] = Field(default_factory=list, description="scripts run in the chroot, in order")
     args: dict[str, str] = Field(default_factory=dict, description="pinned versions, exported to steps")
     services: Services = Field(default_factory=Services)
@@ -202,8 +205,14 @@ class ImageSpec(Strict):
         return f"{self.name}-{self.version}"
 
     @property
-    def context_dir(self) -> Path:
-        return self._folder / self.context
+    def context_dirs(self) -> list[Path]:
+        names = [self.context] if isinstance(self.context, str) else self.context
+        return [self._folder / name for name in names]
+
+    def context_file(self, relative: str) -> Path | None:
+        """Where the overlay takes `relative` (etc/...) from: the last context that has it."""
+        found = [d / relative for d in self.context_dirs if (d / relative).exists()]
+        return found[-1] if found else None
 
     def step_paths(self) -> list[Path]:
         return [self._folder / s for s in self.steps]
