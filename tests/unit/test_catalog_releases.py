@@ -11,7 +11,7 @@ from metal_images.catalog import load_catalog
 from metal_images.catalog.releases import release_version
 from metal_images.errors import ConfigError
 from metal_images.paths import repo_root
-from tests.unit.catalog_helpers import write_demo
+from tests.unit.catalog_helpers import write_demo, write_family
 
 
 def _release(catalog: Path, version: str, text: str) -> None:
@@ -41,6 +41,29 @@ def test_release_shares_the_folder_and_changes_only_what_it_says(tmp_path: Path)
     assert catalog.lineage("demo-2") == [release]  # a sibling, not a child of demo
 
 
+def _derived_family(catalog: Path) -> None:
+    write_demo(catalog)
+    _release(catalog, "2", "suite: trixie\n")
+    write_family(catalog, "gpu", 'name: gpu\nversion: "1"\nfrom: demo\npackages: [driver-1]\n')
+
+
+def test_a_derived_familys_release_is_built_on_its_parents_release(tmp_path: Path) -> None:
+    _derived_family(tmp_path)
+    (tmp_path / "gpu" / "2.yaml").write_text("from: demo-2\npackages:\n  drop: [driver-1]\n  add: [driver-2]\n")
+    catalog = load_catalog(tmp_path)
+    release = catalog.get("gpu-2")
+    assert (release.from_, release.packages, release.image_id) == ("demo-2", ["driver-2"], "gpu-2")
+    assert [s.family for s in catalog.lineage("gpu-2")] == ["demo-2", "gpu-2"]
+    assert [s.family for s in catalog.lineage("gpu")] == ["demo", "gpu"]
+
+
+def test_a_derived_familys_release_must_name_its_parent(tmp_path: Path) -> None:
+    _derived_family(tmp_path)
+    (tmp_path / "gpu" / "2.yaml").write_text("packages: [driver-2]\n")
+    message = _error(tmp_path, "gpu-2")
+    assert "gpu/2.yaml: from: missing: a derived family's release names its parent's release" in message
+
+
 def test_drop_add_replace_and_nested_services(tmp_path: Path) -> None:
     write_demo(tmp_path)
     _release(tmp_path, "3.1", "packages:\n  drop: [systemd]\n  add: [systemd-sysv]\n"
@@ -64,7 +87,8 @@ def test_drop_add_replace_and_nested_services(tmp_path: Path) -> None:
         pytest.param("packages:\n  add: jq\n", "packages.add: expected a list", id="op not a list"),
         pytest.param('version: "2"\n', "version: a release file cannot change it", id="version"),
         pytest.param("name: other\n", "name: a release file cannot change it", id="name"),
-        pytest.param("from: demo\n", "from: a release file cannot change it", id="from"),
+        pytest.param("from: demo\n", "from: a release file cannot change it (image.yaml names a distribution)",
+                     id="from"),
         pytest.param("pakages: [jq]\n", "unknown key 'pakages'", id="unknown key"),
         pytest.param("steps:\n  add: [steps/99-missing.sh]\n", "steps.1: script", id="missing step"),
         pytest.param("- a list\n", "expected a mapping", id="not a mapping"),

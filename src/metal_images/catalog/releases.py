@@ -11,7 +11,10 @@ and states only what differs:
   must be in image.yaml's list, so a renamed package cannot silently stay), `add` appends;
 - a mapping key (args, services) is merged key by key with the same rules.
 
-`name`, `version` (the file name is the version), `from` and `dockerfile` cannot change.
+`name`, `version` (the file name is the version) and `dockerfile` cannot change. A derived
+family (image.yaml has `from:`) has releases too, built on a release of its parent: its
+release file names that parent release in `from:` (images/debian-nvidia/13.yaml: `from:
+debian-13`); a distribution's release file cannot add a `from:`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 from metal_images.errors import ConfigError
 
 RELEASE_FILE = re.compile(r"^(?P<version>[0-9]+(\.[0-9]+)?(-[a-z0-9]+)?)\.yaml$")
-FIXED_KEYS = ("name", "version", "from", "dockerfile")
+FIXED_KEYS = ("name", "version", "dockerfile")
 LIST_OPS = frozenset({"add", "drop"})
 
 
@@ -81,8 +84,13 @@ def apply_release(where: str, version: str, base: dict[str, Any], change: dict[s
         if key in change:
             hint = " (the file name is the version)" if key == "version" else ""
             raise ConfigError(f"{where}: {key}: a release file cannot change it{hint}")
-    if "from" in base or "dockerfile" in base:
-        raise ConfigError(f"{where}: releases extend only a distribution's image.yaml, not from:/dockerfile:")
+    if "dockerfile" in base:
+        raise ConfigError(f"{where}: releases extend a distribution's or a derived image.yaml, not dockerfile:")
+    if "from" in change and "from" not in base:
+        raise ConfigError(f"{where}: from: a release file cannot change it (image.yaml names a distribution)")
+    if "from" in base and "from" not in change:
+        raise ConfigError(f"{where}: from: missing: a derived family's release names its parent's release "
+                          f"(image.yaml has from: {base['from']})")
     merged = _merge(where, "", base, change)
     merged["version"] = version
     return merged
