@@ -23,7 +23,7 @@ lint: deps
 
 test: lint
 	mkdir -p build
-	$(VENV)/bin/pytest -v --junitxml=build/junit.xml
+	$(VENV)/bin/pytest -v --durations=30 --junitxml=build/junit.xml
 
 # build -> export a candidate -> test the candidate like metal-hammer -> promote the tested
 # files (no second export), so a failing test never leaves an image in images/<channel>/.
