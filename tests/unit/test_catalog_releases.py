@@ -49,7 +49,8 @@ def _derived_family(catalog: Path) -> None:
 
 def test_a_derived_familys_release_is_built_on_its_parents_release(tmp_path: Path) -> None:
     _derived_family(tmp_path)
-    (tmp_path / "gpu" / "2.yaml").write_text("from: demo-2\npackages:\n  drop: [driver-1]\n  add: [driver-2]\n")
+    (tmp_path / "gpu" / "2.yaml").write_text(
+        "from: demo-2\npackages:\n  drop: [driver-1]\n  add: [driver-2]\n")
     catalog = load_catalog(tmp_path)
     release = catalog.get("gpu-2")
     assert (release.from_, release.packages, release.image_id) == ("demo-2", ["driver-2"], "gpu-2")
@@ -87,8 +88,8 @@ def test_drop_add_replace_and_nested_services(tmp_path: Path) -> None:
         pytest.param("packages:\n  add: jq\n", "packages.add: expected a list", id="op not a list"),
         pytest.param('version: "2"\n', "version: a release file cannot change it", id="version"),
         pytest.param("name: other\n", "name: a release file cannot change it", id="name"),
-        pytest.param("from: demo\n", "from: a release file cannot change it (image.yaml names a distribution)",
-                     id="from"),
+        pytest.param("from: demo\n",
+                     "from: a release file cannot change it (image.yaml names a distribution)", id="from"),
         pytest.param("pakages: [jq]\n", "unknown key 'pakages'", id="unknown key"),
         pytest.param("steps:\n  add: [steps/99-missing.sh]\n", "steps.1: script", id="missing step"),
         pytest.param("- a list\n", "expected a mapping", id="not a mapping"),

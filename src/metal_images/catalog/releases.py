@@ -85,7 +85,8 @@ def apply_release(where: str, version: str, base: dict[str, Any], change: dict[s
             hint = " (the file name is the version)" if key == "version" else ""
             raise ConfigError(f"{where}: {key}: a release file cannot change it{hint}")
     if "dockerfile" in base:
-        raise ConfigError(f"{where}: releases extend a distribution's or a derived image.yaml, not dockerfile:")
+        raise ConfigError(f"{where}: releases extend a distribution's or a derived image.yaml, "
+                          "not dockerfile:")
     if "from" in change and "from" not in base:
         raise ConfigError(f"{where}: from: a release file cannot change it (image.yaml names a distribution)")
     if "from" in base and "from" not in change:

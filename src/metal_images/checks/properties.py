@@ -90,7 +90,10 @@ def _dns_lookup(ctx: CheckContext) -> str:
 
 def _ntp_status(ctx: CheckContext) -> str:
     status = "chronyc -n tracking" if ctx.os_id in RHEL_FAMILY else "timedatectl timesync-status"
-    return f"timedatectl show -p NTPSynchronized; {status}"
+    unit = "chronyd" if ctx.os_id in RHEL_FAMILY else "systemd-timesyncd"
+    # the daemon's own account, for the failure message
+    return (f"timedatectl show -p NTPSynchronized; {status}; "
+            f"journalctl -b -u {unit} --no-pager -o short-monotonic | tail -n 20")
 
 
 PROBES = [
@@ -160,7 +163,7 @@ PROBES = [
     file_probe("suricata_logrotate", "/etc/logrotate.d/suricata", roles=("firewall",)),
     # last in the report; waited for after the rest, so timesyncd had the most time to sync
     # (it backs off when its first tries precede BGP)
-    probe("ntp", _ntp_status, timeout=240,
+    probe("ntp", _ntp_status, timeout=240, root=True,
           interval=10, ready=lambda r: "NTPSynchronized=yes" in r.stdout,
           roles=("machine",), os_ids=(*DEBIAN_FAMILY, "almalinux")),
 ]
