@@ -18,6 +18,7 @@ import pytest
 from metal_images.checks.context import CheckContext
 from metal_images.checks.facts import (
     GatherError,
+    GatherStats,
     Probe,
     batch_script,
     file_probe,
@@ -131,10 +132,15 @@ def test_unready_probes_are_retried_alone_in_one_batch(shell: LocalShell, tmp_pa
         slept.append(seconds)
         now[0] += seconds
 
-    facts = gather(shell, specs, _ctx(), sleep=sleep, clock=lambda: now[0])
+    stats = GatherStats(module="demo")
+    facts = gather(shell, specs, _ctx(), sleep=sleep, clock=lambda: now[0], stats=stats)
     assert int(facts["late"].stdout) == 3
     assert int(facts["once"].stdout) == 1  # never re-run
     assert shell.calls == 3 and slept == [0.01, 0.01]
+    # what the check phase reports: three round trips, and which probes were waited for
+    assert (stats.probes, stats.round_trips) == (3, 3)
+    assert stats.waited == pytest.approx({"late": 0.02, "bad_json": 0.02})
+    assert stats.line() == "facts demo: 3 probes in 3 round trips, 0.0s (waited for late 0s, bad_json 0s)"
 
 
 def test_settle_probes_come_first(shell: LocalShell, tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ import shlex
 import tarfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .context import CheckContext
@@ -236,10 +236,29 @@ def _is_ready(ready: Callable[[Result], bool], result: Result) -> bool:
         return False
 
 
+@dataclass
+class GatherStats:
+    """What one module's gathering cost: where the check phase's time goes."""
+
+    module: str = ""
+    probes: int = 0
+    round_trips: int = 0
+    seconds: float = 0.0
+    waited: dict[str, float] = field(default_factory=dict)  # probe -> seconds until ready (or given up)
+
+    def line(self) -> str:
+        longest_first = sorted(self.waited.items(), key=lambda wait: -wait[1])
+        waits = ", ".join(f"{name} {secs:.0f}s" for name, secs in longest_first)
+        return (f"facts {self.module}: {self.probes} probes in {self.round_trips} round trips, "
+                f"{self.seconds:.1f}s" + (f" (waited for {waits})" if waits else ""))
+
+
 def _until_ready(run: Run, probes: Sequence[Probe], ctx: CheckContext,
-                 sleep: Callable[[float], None], clock: Callable[[], float]) -> dict[str, Result]:
+                 sleep: Callable[[float], None], clock: Callable[[], float],
+                 stats: GatherStats) -> dict[str, Result]:
     started = clock()
     results = _run_batch(run, probes, ctx) if probes else {}
+    stats.round_trips += 1 if probes else 0
 
     def waiting() -> list[Probe]:
         return [p for p in probes if p.ready is not None and not _is_ready(p.ready, results[p.name])
@@ -249,15 +268,24 @@ def _until_ready(run: Run, probes: Sequence[Probe], ctx: CheckContext,
     while pending:
         sleep(min(p.interval for p in pending))
         results.update(_run_batch(run, pending, ctx))
+        stats.round_trips += 1
+        for probe_ in pending:
+            stats.waited[probe_.name] = clock() - started
         pending = waiting()
     return results
 
 
 def gather(run: Run, specs: Iterable[ProbeSpec], ctx: CheckContext,
            sleep: Callable[[float], None] = time.sleep,
-           clock: Callable[[], float] = time.monotonic) -> Facts:
-    """Settle probes first (waited for), then all the others in one batch (plus retries)."""
+           clock: Callable[[], float] = time.monotonic,
+           stats: GatherStats | None = None) -> Facts:
+    """Settle probes first (waited for), then all the others in one batch (plus retries);
+    `stats` (if given) is filled with what that cost."""
+    stats = stats if stats is not None else GatherStats()
+    started = clock()
     probes = expand(specs, ctx)
-    results = _until_ready(run, [p for p in probes if p.settle], ctx, sleep, clock)
-    results.update(_until_ready(run, [p for p in probes if not p.settle], ctx, sleep, clock))
+    stats.probes = len(probes)
+    results = _until_ready(run, [p for p in probes if p.settle], ctx, sleep, clock, stats)
+    results.update(_until_ready(run, [p for p in probes if not p.settle], ctx, sleep, clock, stats))
+    stats.seconds = clock() - started
     return Facts(results)

@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 
 from .context import CheckContext
-from .facts import Facts, gather
+from .facts import Facts, GatherStats, gather
+
+# one entry per check module's gathering, read by runner.py once pytest is done
+GATHERED: list[GatherStats] = []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -53,7 +56,9 @@ def ctx(request: pytest.FixtureRequest) -> CheckContext:
 @pytest.fixture(scope="module")
 def facts(request: pytest.FixtureRequest, host: Any, ctx: CheckContext) -> Facts:
     """Every probe of the module's PROBES, gathered in one batched SSH command (facts.py)."""
-    return gather(host.run, getattr(request.module, "PROBES", []), ctx)
+    stats = GatherStats(module=request.module.__name__.rsplit(".", 1)[-1])
+    GATHERED.append(stats)
+    return gather(host.run, getattr(request.module, "PROBES", []), ctx, stats=stats)
 
 
 class Root:

@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from metal_images import ui
 from metal_images.errors import MetalImagesError
 
+from . import plugin
 from .context import CheckContext
 
 HERE = Path(__file__).resolve().parent
@@ -68,8 +70,11 @@ def run_checks(ctx: CheckContext, *, address: str, ssh_config: Path, key: Path,
         "-o", "junit_family=xunit2", "-o", "junit_suite_name=metal-images-test",
     ]
     # pytest's progress is a log; stdout carries only the results (the summary table)
+    plugin.GATHERED.clear()
     with contextlib.redirect_stdout(sys.stderr):
         code = pytest.main(args, plugins=[collector])
+    for stats in plugin.GATHERED:
+        ui.detail(stats.line())
     if code == pytest.ExitCode.INTERRUPTED:
         raise KeyboardInterrupt("property checks interrupted")
     broken = (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED)
