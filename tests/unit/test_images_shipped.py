@@ -102,3 +102,11 @@ def test_watchdog_is_armed_with_60_seconds() -> None:
     assert re.search(r"^watchdog-device = /dev/watchdog$", conf, re.MULTILINE)
     assert re.search(r"^watchdog-timeout = 60$", conf, re.MULTILINE)
     assert "ipmi_watchdog" in (SHARED / "etc/modules-load.d/ipmi_watchdog.conf").read_text()
+
+
+def test_timesyncd_retries_within_two_minutes_of_bgp() -> None:
+    """timesyncd doubles its wait after each failed round (no route before BGP) up to
+    PollIntervalMaxSec: bounded, the first sync follows BGP within minutes (docs/build.md)."""
+    text = (CONTEXT / "etc/systemd/timesyncd.conf.d/10-retry.conf").read_text()
+    limit = re.search(r"^PollIntervalMaxSec=(\d+)$", text, re.MULTILINE)
+    assert limit and int(limit.group(1)) <= 128 and text.splitlines().count("[Time]") == 1
