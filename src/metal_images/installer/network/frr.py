@@ -257,17 +257,7 @@ def machine(plan: NetworkPlan, version: Optional[Version]) -> str:
         " neighbor LOCAL route-map local-in in",
         " bgp listen range 0.0.0.0/0 peer-group LOCAL",
     ]
-    for family in ("ipv4", "ipv6"):
-        lines += [
-            " !",
-            f" address-family {family} unicast",
-            "  redistribute connected",
-            "  redistribute kernel",
-            "  neighbor TOR route-map only-self-out out",
-        ]
-        if family == "ipv6":
-            lines.append("  neighbor TOR activate")
-        lines.append(" exit-address-family")
+    lines += _uplink_families("TOR", ["redistribute connected", "redistribute kernel"])
     lines += [
         "exit",
         "!",
@@ -286,6 +276,19 @@ def machine(plan: NetworkPlan, version: Optional[Version]) -> str:
         "!",
     ]
     return HEADER + "\n".join(lines) + "\n"
+
+
+def _uplink_families(peer_group: str, redistribute: List[str]) -> List[str]:
+    """The default VRF's IPv4 and IPv6 unicast families towards the uplinks: announce only
+    our own routes; IPv6 is not active on a peer group by default, so it is switched on."""
+    lines: List[str] = []
+    for family in ("ipv4", "ipv6"):
+        lines += [" !", f" address-family {family} unicast", *(f"  {line}" for line in redistribute),
+                  f"  neighbor {peer_group} route-map only-self-out out"]
+        if family == "ipv6":
+            lines.append(f"  neighbor {peer_group} activate")
+        lines.append(" exit-address-family")
+    return lines
 
 
 def _vrf_router(plan: NetworkPlan, net: Network, rule: ImportRule, version: Optional[Version]) -> List[str]:
@@ -329,16 +332,7 @@ def firewall(config: InstallConfig, plan: NetworkPlan, version: Optional[Version
         " bgp bestpath as-path multipath-relax",
     ]
     lines += _uplink_neighbors(plan, "FABRIC")
-    for family in ("ipv4", "ipv6"):
-        lines += [
-            " !",
-            f" address-family {family} unicast",
-            "  redistribute connected route-map LOOPBACKS",
-            "  neighbor FABRIC route-map only-self-out out",
-        ]
-        if family == "ipv6":
-            lines.append("  neighbor FABRIC activate")
-        lines.append(" exit-address-family")
+    lines += _uplink_families("FABRIC", ["redistribute connected route-map LOOPBACKS"])
     lines += [
         " !",
         " address-family l2vpn evpn",
