@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from metal_images.errors import MetalImagesError
+from metal_images.sizes import format_size
 
 
 class TooSlow(MetalImagesError):
@@ -21,11 +22,7 @@ class TooSlow(MetalImagesError):
 
 
 def _rate(value: float) -> str:
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024 or unit == "MiB":
-            return f"{value:.0f} {unit}/s" if unit == "B" else f"{value:.1f} {unit}/s"
-        value /= 1024
-    return f"{value:.1f} MiB/s"  # unreachable
+    return f"{format_size(int(value))}/s"
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from metal_images.cachesync.sizes import format_size, parse_size
 from metal_images.errors import ConfigError
 from metal_images.identity import ApiVersion, parse_api_id, parse_api_version
+from metal_images.sizes import format_size, parse_size
 
 
 @pytest.mark.parametrize(("image_id", "os_name", "version"), [

@@ -37,10 +37,10 @@ from metal_images.cachesync.planner import (
     wanted_from_urls,
 )
 from metal_images.cachesync.retry import FetchError, TransientError, with_retries
-from metal_images.cachesync.sizes import format_size
 from metal_images.cachesync.store import HttpStore, ObjectRef, Store, open_store
 from metal_images.errors import MetalImagesError
 from metal_images.sidecar import read_digest
+from metal_images.sizes import format_size
 
 
 class SyncError(MetalImagesError):

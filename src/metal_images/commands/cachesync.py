@@ -16,8 +16,8 @@ import yaml
 
 from metal_images import ui
 from metal_images.cachesync.config import CONFIG_LOCATIONS, DEFAULT_CACHE_ROOT, ENV_PREFIX, CacheSyncConfig
-from metal_images.cachesync.sizes import parse_size
 from metal_images.errors import ConfigError
+from metal_images.sizes import parse_size
 
 F = Callable[..., Any]
 

@@ -19,12 +19,12 @@ from metal_images.artifact.exporter import (
 from metal_images.artifact.lz4frame import MAX_LEVEL, MIN_LEVEL
 from metal_images.artifact.promote import check_candidate, promote
 from metal_images.builder.state import load_state
-from metal_images.cachesync.sizes import parse_size
 from metal_images.catalog import load_catalog
 from metal_images.contract.reader import URL_RULE
 from metal_images.contract.report import check_archive
 from metal_images.errors import ConfigError
 from metal_images.identity import STABLE, Channel, ImageRef
+from metal_images.sizes import parse_size
 
 
 def _channel(_ctx: click.Context, _param: click.Parameter, value: str) -> Channel:

@@ -18,6 +18,7 @@ from metal_images import ui
 from metal_images.errors import ConfigError
 from metal_images.files import atomic_write
 from metal_images.identity import Channel, ImageRef, parse_date
+from metal_images.sizes import format_size
 from metal_images.store import open_store
 from metal_images.store.backend import Backend
 from metal_images.store.diff import diff_images, format_diff
@@ -249,15 +250,6 @@ def store_group() -> None:
     """Look into an image store: list images, diff their packages, clean leftovers."""
 
 
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
-
-
 @store_group.command("ls")
 @store_options
 @click.option("--channel", help="Only this channel (stable, YYYYMMDD, pull_requests/<pr>-<branch>).")
@@ -301,7 +293,7 @@ def store_ls(store: StoreAddress, channel: str | None, as_json: bool) -> None:
     for s in sets:
         state = Text("complete") if s.complete else Text("INCOMPLETE", style="red")
         modified = s.modified.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if s.modified else ""
-        row = (s.ref.os, s.ref.version, s.ref.channel.path, _human(s.image_size), _human(s.size))
+        row = (s.ref.os, s.ref.version, s.ref.channel.path, format_size(s.image_size), format_size(s.size))
         table.add_row(*row, str(len(s.files)), state, modified)
     ui.result(table)
     for s in sets:

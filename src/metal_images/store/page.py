@@ -18,6 +18,7 @@ from urllib.parse import quote
 from metal_images.artifact.registry import IMAGE, MD5, PACKAGES, SBOM, SHA256
 from metal_images.errors import MetalImagesError
 from metal_images.identity import PULL_REQUESTS, STORE_ROOT, Channel, ImageRef
+from metal_images.sizes import format_size
 from metal_images.store.backend import Backend
 from metal_images.store.listing import StoredSet, list_sets
 from metal_images.store.packages import PackageDiff, diff_packages, parse_packages
@@ -107,15 +108,6 @@ def _href(ref: ImageRef, name: str) -> str:
     return _e("/" + quote(ref.key(name)))
 
 
-def _size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
-
-
 def _date(stored: StoredSet) -> str:
     if stored.ref.channel.is_release:
         day = dt.datetime.strptime(stored.ref.channel.path, "%Y%m%d").date()
@@ -146,7 +138,7 @@ def _diff_cell(row: Row) -> str:
 
 def _row(row: Row) -> str:
     stored, ref = row.stored, row.stored.ref
-    image = (f'<a href="{_href(ref, IMAGE)}">{_size(stored.image_size)}</a>' if IMAGE in stored.files
+    image = (f'<a href="{_href(ref, IMAGE)}">{format_size(stored.image_size)}</a>' if IMAGE in stored.files
              else "missing")
     if not stored.complete:
         image += ' <strong class="incomplete">INCOMPLETE</strong>'
