@@ -3,16 +3,15 @@
 #   make test     lint, type-check and run the whole test suite
 # `make ubuntu`, `make firewall` and `make nvidia` do the same for those images (firewall builds
 # on ubuntu, nvidia on debian);
-# `make debian13`, `make ubuntu2404`, `make ubuntu2604` and `make nvidia13` for the releases
-# of images/debian/13.yaml, images/ubuntu/24.04.yaml, images/ubuntu/26.04.yaml and
-# images/debian-nvidia/13.yaml (on debian-13).
+# `make debian13`, `make ubuntu2404` and `make ubuntu2604` for the releases of
+# images/debian/13.yaml, images/ubuntu/24.04.yaml and images/ubuntu/26.04.yaml.
 # `make almalinux` and `make centos` too, with their RPM mirrors set (docs/rpm.md): without
 # one the build stops at once with one line naming the variable to set.
 VENV := .venv
 MI := $(VENV)/bin/metal-images
 CHANNEL ?= stable
 
-.PHONY: deps lint test debian ubuntu firewall nvidia nvidia13 debian13 ubuntu2404 ubuntu2604 almalinux centos clean
+.PHONY: deps lint test debian ubuntu firewall nvidia debian13 ubuntu2404 ubuntu2604 almalinux centos clean
 
 deps:
 	@bash scripts/bootstrap.sh
@@ -46,10 +45,6 @@ firewall: ubuntu
 # debian-nvidia/12 builds on the debian image's tree (its build is a cache hit after `make debian`)
 nvidia: deps
 	$(call image_job,debian-nvidia,machine)
-
-# debian-nvidia/13 builds on the debian-13 image's tree
-nvidia13: deps
-	$(call image_job,debian-nvidia-13,machine)
 
 debian13: deps
 	$(call image_job,debian-13,machine)

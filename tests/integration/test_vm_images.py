@@ -49,20 +49,13 @@ CASES = [
     pytest.param("debian", "machine", False, id="debian-machine"),
     pytest.param("ubuntu", "machine", False, id="ubuntu-machine"),
     pytest.param("firewall", "firewall", False, id="firewall-firewall"),
-]
-# Booted by hand, not yet in CI: Debian 13 (its last run failed NTPSynchronized), Ubuntu
-# 24.04 (never booted here), Ubuntu 26.04 and debian-nvidia (their checks were fixed after
-# their last VM run). The releases and debian-nvidia are built, exported and checked in CI
-# (test_release_images.py, test_nvidia_build.py); METAL_IMAGES_VM_CASES=all adds them here.
-EXTRA_CASES = [
+    # the releases (issue 15): Debian 13 and Ubuntu 26.04 through GRUB with UEFI
     pytest.param("debian-13", "machine", True, id="debian-13-machine-uefi"),
     pytest.param("ubuntu-24.04", "machine", False, id="ubuntu-24.04-machine"),
     pytest.param("ubuntu-26.04", "machine", True, id="ubuntu-26.04-machine-uefi"),
     # a GPU image on a machine without a GPU: the machine checks and checks/gpu.py
     pytest.param("debian-nvidia", "machine", False, id="debian-nvidia-machine"),
 ]
-if os.environ.get("METAL_IMAGES_VM_CASES") == "all":
-    CASES += EXTRA_CASES
 
 
 @pytest.mark.timeout(2400)

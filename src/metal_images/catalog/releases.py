@@ -13,7 +13,7 @@ and states only what differs:
 
 `name`, `version` (the file name is the version) and `dockerfile` cannot change. A derived
 family (image.yaml has `from:`) has releases too, built on a release of its parent: its
-release file names that parent release in `from:` (images/debian-nvidia/13.yaml: `from:
+release file names that parent release in `from:` (a debian-nvidia/13.yaml would say `from:
 debian-13`); a distribution's release file cannot add a `from:`.
 """
 
