@@ -74,7 +74,7 @@ def run_checks(ctx: CheckContext, *, address: str, ssh_config: Path, key: Path,
     with contextlib.redirect_stdout(sys.stderr):
         code = pytest.main(args, plugins=[collector])
     for stats in plugin.GATHERED:
-        ui.detail(stats.line())
+        ui.info(stats.line())
     if code == pytest.ExitCode.INTERRUPTED:
         raise KeyboardInterrupt("property checks interrupted")
     broken = (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED)
