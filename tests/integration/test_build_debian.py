@@ -29,7 +29,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.root]
 def catalog_copy(tmp_path: Path) -> Path:
     """A copy of the real catalog's debian folder that a test may change."""
     catalog = tmp_path / "images"
-    shutil.copytree(paths.catalog_dir() / "debian", catalog / "debian", symlinks=True)
+    for family in ("shared", "debian"):  # debian overlays ../shared/context first
+        shutil.copytree(paths.catalog_dir() / family, catalog / family, symlinks=True)
     return catalog
 
 

@@ -23,7 +23,8 @@ def test_dockerfile_image_from_catalog_debian(debian_rootfs: Path, tmp_path: Pat
     if shutil.which("buildah") is None:
         pytest.skip("buildah is not installed (scripts/bootstrap.sh installs it)")
     catalog = tmp_path / "images"
-    shutil.copytree(paths.catalog_dir() / "debian", catalog / "debian", symlinks=True)
+    for family in ("shared", "debian"):  # debian overlays ../shared/context first
+        shutil.copytree(paths.catalog_dir() / family, catalog / family, symlinks=True)
     folder = catalog / FAMILY
     (folder / "files").mkdir(parents=True)
     (folder / "files/greeting").write_text("hello from COPY\n")
