@@ -54,6 +54,9 @@ def dnf_conf(reposdir: Path) -> str:
         f"cachedir={DNF_CACHE}",
         f"reposdir={reposdir}",
         "skip_if_unavailable=0",
+        # the .rpms come from the shared cache, the metadata always anew: a build sees the
+        # repository as it is now (a cached repomd.xml would hide updates for 48 h)
+        "metadata_expire=0",
         "",
     ])
 
