@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from metal_images.catalog import load_catalog
+
 pytestmark = [pytest.mark.slow, pytest.mark.root]
 
 
@@ -41,13 +43,16 @@ def test_it_is_ubuntu_jammy_with_updates_and_security(rootfs: Path) -> None:
 
 
 def test_exactly_one_hwe_kernel(rootfs: Path) -> None:
+    """One kernel: the ABI image.yaml pins (jammy's HWE), with its modules-extra of that ABI."""
     maps = sorted((rootfs / "boot").glob("System.map-*"))
     assert len(maps) == 1
     version = maps[0].name.removeprefix("System.map-")
-    assert version.endswith("-generic")
+    assert f"linux-image-{version}" == load_catalog().get("ubuntu").kernel
     assert (rootfs / f"boot/vmlinuz-{version}").is_file()
     assert (rootfs / f"boot/initrd.img-{version}").is_file()
-    assert dpkg_installed(rootfs, "linux-image-generic-hwe-22.04")
+    assert dpkg_installed(rootfs, f"linux-image-{version}")
+    assert dpkg_installed(rootfs, f"linux-modules-extra-{version}")
+    assert not dpkg_installed(rootfs, "linux-image-generic-hwe-22.04")  # no floating metapackage
 
 
 def test_uid_1000_is_free_for_metal(rootfs: Path) -> None:
