@@ -96,7 +96,7 @@ def parse_spec(folder: Path, release: str | None = None) -> ImageSpec:
     spec._family = folder.name if release is None else release_id(folder.name, release)
     spec._folder = folder
     spec._context_explicit = "context" in data
-    names = [spec.context] if isinstance(spec.context, str) else spec.context
+    names = spec.context_names
     if spec._context_explicit and not names:
         raise ConfigError(f"{where}: context: an empty list (leave `context` out for none)")
     for index, (name, context) in enumerate(zip(names, spec.context_dirs, strict=True)):

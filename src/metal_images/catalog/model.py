@@ -205,9 +205,13 @@ class ImageSpec(Strict):
         return f"{self.name}-{self.version}"
 
     @property
+    def context_names(self) -> list[str]:
+        """`context` as a list, whether image.yaml gave one folder or several."""
+        return [self.context] if isinstance(self.context, str) else self.context
+
+    @property
     def context_dirs(self) -> list[Path]:
-        names = [self.context] if isinstance(self.context, str) else self.context
-        return [self._folder / name for name in names]
+        return [self._folder / name for name in self.context_names]
 
     def context_file(self, relative: str) -> Path | None:
         """Where the overlay takes `relative` (etc/...) from: the last context that has it."""
