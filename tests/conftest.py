@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,3 +78,26 @@ def rootfs_of() -> Callable[[str], Path]:
         return trees[family]
 
     return tree
+
+
+# The suite builds seven images and boots each: when the disk runs out, every later test
+# fails in tmp_path with ENOSPC. The summary says how close the run came.
+_least_free: tuple[float, str] = (float("inf"), "")
+
+
+def _free_gib(path: str) -> float:
+    stats = os.statvfs(path)
+    return stats.f_bavail * stats.f_frsize / 2**30
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    global _least_free
+    free = min(_free_gib(str(Path(__file__).parents[1])), _free_gib(tempfile.gettempdir()))
+    if free < _least_free[0]:
+        _least_free = (free, item.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    free, nodeid = _least_free
+    if nodeid:
+        terminalreporter.write_line(f"disk: least free {free:.1f} GiB (after {nodeid})")

@@ -71,7 +71,13 @@ def test_image_boots_and_passes_its_checks(rootfs_of: Callable[[str], Path], tmp
     options = harness.TestOptions(role=role, uefi=uefi, keep=False,
                                   install_yaml=harness.default_install_yaml(role),
                                   userdata=harness.default_userdata(role))
-    report = harness.run_test(str(artifact), out, options)
+    try:
+        report = harness.run_test(str(artifact), out, options)
+        passed_disk_left = report.ok and (out / "disk.raw").exists()
+    finally:
+        # GBs per case: seven cases would fill a CI disk (the logs in `out` stay)
+        shutil.rmtree(artifact.parent)
+        (out / "disk.raw").unlink(missing_ok=True)
     print("\n" + (out / "summary.txt").read_text())
     print(f"phases ({report.accel}): {report.phases}")
     assert (out / "junit.xml").exists() and (out / "console.log").stat().st_size > 0
@@ -85,6 +91,7 @@ def test_image_boots_and_passes_its_checks(rootfs_of: Callable[[str], Path], tmp
     if family == "debian-nvidia":
         assert "modinfo_names_the_running_kernel" in names
     assert not failed, "failed checks:\n" + "\n".join(failed)
+    assert not passed_disk_left, "a passing run keeps no disk image"
     # everything torn down: no namespace or loop device of this test is left
     assert f"mi-vm-{os.getpid()}" not in subprocess.run(["ip", "netns", "list"], capture_output=True,
                                                          text=True).stdout

@@ -29,3 +29,13 @@ def test_a_failed_or_broken_check_fails_the_proof(tmp_path: Path, bad: str) -> N
 
 def test_no_checks_is_no_proof(tmp_path: Path) -> None:
     assert not report(tmp_path).ok
+
+
+@pytest.mark.parametrize(("outcomes", "kept"), [(("passed",), False), (("passed", "failed"), True)])
+def test_the_disk_is_kept_only_to_look_into_a_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       outcomes: tuple[str, ...], kept: bool) -> None:
+    disk_image = tmp_path / "disk.raw"
+    disk_image.write_bytes(b"\0" * 512)
+    harness.discard_disk(tmp_path, report(tmp_path, *outcomes))
+    assert disk_image.exists() is kept
+    assert (str(disk_image) in capsys.readouterr().err) is kept

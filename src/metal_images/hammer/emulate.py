@@ -15,6 +15,7 @@ from metal_images.installer.config import InstallConfig
 from . import burn, disk, inputs, install, pull
 
 DISK_SIZE_GIB = 8
+DISK_FILE = "disk.raw"
 HAMMER_VERSION = f"metal-images {__version__} (hammer emulation)"
 
 
@@ -37,7 +38,7 @@ def install_image(artifact_url: str, work: Path, config: dict[str, Any], userdat
     `config` is install.yaml without root_uuid (filled in from the fresh root file system).
     """
     work.mkdir(parents=True, exist_ok=True)
-    image = work / "disk.raw"
+    image = work / DISK_FILE
     image.unlink(missing_ok=True)
     disk.create_disk_image(image, DISK_SIZE_GIB)
     with disk.loop_device(image) as loop:

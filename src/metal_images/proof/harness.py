@@ -1,7 +1,8 @@
 """`metal-images test`: install like metal-hammer, boot like kexec, check, report.
 
 Phases (each timed): install (hammer emulation) -> boot to SSH -> checks. Output in
-`out`: summary.txt (the table), junit.xml, console.log (ttyS1), phases.json, install.log.
+`out`: summary.txt (the table), junit.xml, console.log (ttyS1), phases.json, install.log,
+and the installed disk.raw only when a check failed (it is GBs; a passing run removes it).
 """
 
 from __future__ import annotations
@@ -129,7 +130,19 @@ def run_test(artifact: str, out: Path, options: TestOptions) -> TestReport:
     finally:
         if not (out / "phases.json").exists():
             write_report(report)
+        discard_disk(out, report)
     return report
+
+
+def discard_disk(out: Path, report: TestReport) -> None:
+    """The installed disk (GBs) is only worth keeping to look into a failure."""
+    disk_image = out / emulate.DISK_FILE
+    if not disk_image.exists():
+        return
+    if report.ok:
+        disk_image.unlink()
+    else:
+        ui.info(f"the installed disk is kept for inspection: {disk_image}")
 
 
 def hold(vm: session.VmSession) -> None:
