@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -38,3 +39,21 @@ def test_cache_sync_does_not_import_the_vm_harness_or_pytest() -> None:
              "'metal_images.builder.builder') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ""
+
+
+def test_one_cache_sync_round_starts_without_the_servers(tmp_path: Path) -> None:
+    # start-up is most of a short round (issue 19.4): the servers' libraries load only to serve
+    images = tmp_path / "images.json"
+    images.write_text("[]")
+    (tmp_path / "store").mkdir()
+    (tmp_path / "cache").mkdir()
+    probe = ("import atexit, sys; from metal_images.cli import main; "
+             "atexit.register(lambda: print('loaded:', *(m for m in ('aiohttp', 'prometheus_client') "
+             "if m in sys.modules), file=sys.stderr)); "
+             f"sys.argv = ['metal-images', '-q', 'cache-sync', 'run', '--once', '--store-url', "
+             f"'{tmp_path / 'store'}', '--image-list', '{images}', "
+             f"'--cache-root-path', '{tmp_path / 'cache'}']; "
+             "main()")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "loaded:", result.stderr

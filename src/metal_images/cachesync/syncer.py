@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import Progress
@@ -26,7 +27,6 @@ from metal_images.cachesync.download import DiskFullError, download_verified, wr
 from metal_images.cachesync.entities import ImageEntity, load_entities_file, load_url_list
 from metal_images.cachesync.layout import CacheLayout, index_cache, remove_empty_dirs, remove_file
 from metal_images.cachesync.metalapi import MetalApi
-from metal_images.cachesync.metrics import CacheMetrics
 from metal_images.cachesync.planner import (
     Action,
     Plan,
@@ -41,6 +41,9 @@ from metal_images.cachesync.store import HttpStore, ObjectRef, Store, open_store
 from metal_images.errors import MetalImagesError
 from metal_images.sidecar import read_digest
 from metal_images.sizes import format_size
+
+if TYPE_CHECKING:  # the servers' metrics: `run --once` starts quicker without prometheus_client
+    from metal_images.cachesync.metrics import CacheMetrics
 
 
 class SyncError(MetalImagesError):

@@ -165,14 +165,16 @@ def run_command(**params: Any) -> None:
     write its .md5, delete what the plan drops. A failed round leaves the cache as it was
     and is retried at the next tick.
     """
-    from metal_images.cachesync.service import run_forever
-    from metal_images.cachesync.syncer import Syncer
-
     once, serve = bool(params["once"]), bool(params["serve"])
     config = build_config(params, needs_images=True)
     if once:
+        # without the servers' imports (aiohttp, prometheus): a third of a second less per run
+        from metal_images.cachesync.syncer import Syncer
+
         Syncer(config).run_round(dry_run=config.dry_run)
         return
+    from metal_images.cachesync.service import run_forever
+
     run_forever(config, serve=serve)
 
 
