@@ -203,8 +203,9 @@ class Syncer:
                 ui.info(f"removed {leftovers} leftover temporary file(s) of an interrupted sync")
             with ui.step("plan"):
                 report.plans = self.plan()
-            for cache_plan in report.plans:
-                print_plan(cache_plan, out or ui.console)
+            if out is not None or not ui.settings.quiet:  # `plan`'s result, else `run`'s log
+                for cache_plan in report.plans:
+                    print_plan(cache_plan, out or ui.console)
             if dry_run:
                 return report
             failures: list[str] = []
