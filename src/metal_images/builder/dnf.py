@@ -55,7 +55,8 @@ def dnf_conf(reposdir: Path) -> str:
         f"reposdir={reposdir}",
         "skip_if_unavailable=0",
         # the .rpms come from the shared cache, the metadata always anew: a build sees the
-        # repository as it is now (a cached repomd.xml would hide updates for 48 h)
+        # repository as it is now (a cached repomd.xml would hide updates for 48 h); dnf
+        # counts the age in whole seconds, so --refresh (dnf_argv) makes it certain
         "metadata_expire=0",
         "",
     ])
@@ -69,6 +70,7 @@ def dnf_argv(base: ImageSpec, root: Path, config: Path, packages: list[str]) -> 
         f"--installroot={root}",
         f"--releasever={base.releasever}",
         "--forcearch=x86_64",
+        "--refresh",
         "install", *packages,
     ]
 
