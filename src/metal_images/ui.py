@@ -67,6 +67,12 @@ def info(message: str) -> None:
         console.print(f"{_indent()}{message}")
 
 
+def log(renderable: object) -> None:
+    """A log that is not one line (a table): stderr, hidden by --quiet like `info`."""
+    if not settings.quiet:
+        console.print(renderable)
+
+
 def warn(message: str) -> None:
     console.print(labelled(f"{_indent()}warning:", "yellow", f" {one_line(message)}"))
 

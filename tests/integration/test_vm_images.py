@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from metal_images.hammer.emulate import DISK_FILE
 from metal_images.installer_bundle import write_install_sh
 from metal_images.proof import harness
 from metal_images.vm import qemu
@@ -73,11 +74,11 @@ def test_image_boots_and_passes_its_checks(rootfs_of: Callable[[str], Path], tmp
                                   userdata=harness.default_userdata(role))
     try:
         report = harness.run_test(str(artifact), out, options)
-        passed_disk_left = report.ok and (out / "disk.raw").exists()
+        passed_disk_left = report.ok and (out / DISK_FILE).exists()
     finally:
         # GBs per case: seven cases would fill a CI disk (the logs in `out` stay)
         shutil.rmtree(artifact.parent)
-        (out / "disk.raw").unlink(missing_ok=True)
+        (out / DISK_FILE).unlink(missing_ok=True)
     print("\n" + (out / "summary.txt").read_text())
     print(f"phases ({report.accel}): {report.phases}")
     assert (out / "junit.xml").exists() and (out / "console.log").stat().st_size > 0
@@ -95,5 +96,5 @@ def test_image_boots_and_passes_its_checks(rootfs_of: Callable[[str], Path], tmp
     # everything torn down: no namespace or loop device of this test is left
     assert f"mi-vm-{os.getpid()}" not in subprocess.run(["ip", "netns", "list"], capture_output=True,
                                                          text=True).stdout
-    assert str(out / "disk.raw") not in subprocess.run(["losetup", "-a"], capture_output=True,
+    assert str(out / DISK_FILE) not in subprocess.run(["losetup", "-a"], capture_output=True,
                                                        text=True).stdout

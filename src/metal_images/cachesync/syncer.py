@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
 from metal_images import ui
 from metal_images.cachesync import http
@@ -203,9 +204,9 @@ class Syncer:
                 ui.info(f"removed {leftovers} leftover temporary file(s) of an interrupted sync")
             with ui.step("plan"):
                 report.plans = self.plan()
-            if out is not None or not ui.settings.quiet:  # `plan`'s result, else `run`'s log
-                for cache_plan in report.plans:
-                    print_plan(cache_plan, out or ui.console)
+            show = ui.log if out is None else out.print  # `run`'s log, or `plan`'s result
+            for cache_plan in report.plans:
+                print_plan(cache_plan, show)
             if dry_run:
                 return report
             failures: list[str] = []
@@ -300,7 +301,7 @@ class Syncer:
             report.deleted += 1
 
 
-def print_plan(cache_plan: CachePlan, console: Console) -> None:
+def print_plan(cache_plan: CachePlan, show: Callable[[object], None]) -> None:
     plan = cache_plan.plan
     table = Table(title=f"{cache_plan.name} cache ({cache_plan.root})", title_justify="left")
     table.add_column("ID", overflow="fold")
@@ -309,12 +310,12 @@ def print_plan(cache_plan: CachePlan, console: Console) -> None:
     table.add_column("ACTION", no_wrap=True)
     for item in plan.items:
         table.add_row(item.id, item.subpath, format_size(item.size), item.action.value)
-    console.print(table)
+    show(table)
     downloads = len(plan.with_action(Action.DOWNLOAD))
     deletes = len(plan.with_action(Action.DELETE))
-    console.print(f"total size after sync: {format_size(plan.total_size)} ({downloads} to download, "
-                  f"{format_size(plan.download_size)}; {deletes} to delete)")
+    show(f"total size after sync: {format_size(plan.total_size)} ({downloads} to download, "
+         f"{format_size(plan.download_size)}; {deletes} to delete)")
     if plan.over_limit:
-        console.print("note: the minimum images per name alone exceed --max-cache-size")
+        show("note: the minimum images per name alone exceed --max-cache-size")
     for skipped in plan.skipped:
-        console.print(f"skipped {skipped.id}: {skipped.reason}", markup=False)
+        show(Text(f"skipped {skipped.id}: {skipped.reason}"))  # the reason as typed, no markup
